@@ -1,0 +1,10 @@
+#pragma once
+// Exit codes of the tcpreap programs; operators' scripts test them.
+
+namespace tcpreap::exit_code {
+
+constexpr int kOk = 0;
+constexpr int kFailure = 1;  // the kernel or the system refused
+constexpr int kUsage = 2;    // bad command line
+
+}  // namespace tcpreap::exit_code

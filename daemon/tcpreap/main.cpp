@@ -1,0 +1,44 @@
+// tcpreap: the operator's one-shot CLI. Commands live in their own files.
+
+#include <cstdio>
+#include <cstring>
+
+#include "tcpreap/exit_codes.h"
+#include "tcpreap/list_command.h"
+#include "version.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: tcpreap COMMAND [OPTIONS]\n"
+    "\n"
+    "Finds and reaps dead (half-open) TCP connections.\n"
+    "\n"
+    "Commands:\n"
+    "  list       list TCP sockets with the figures tcpreap decides on\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     this help; 'tcpreap COMMAND --help' for a command's\n"
+    "  --version      print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tcpreap;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return exit_code::kUsage;
+  }
+  const char* command = argv[1];
+  if (!std::strcmp(command, "-h") || !std::strcmp(command, "--help") || !std::strcmp(command, "help")) {
+    std::fputs(kUsage, stdout);
+    return exit_code::kOk;
+  }
+  if (!std::strcmp(command, "--version")) {
+    std::printf("tcpreap %s\n", TCPREAP_VERSION);
+    return exit_code::kOk;
+  }
+  if (!std::strcmp(command, "list")) return run_list_command(argc - 1, argv + 1);
+  std::fprintf(stderr, "tcpreap: unknown command '%s'\nTry 'tcpreap --help'.\n", command);
+  return exit_code::kUsage;
+}

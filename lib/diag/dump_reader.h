@@ -1,0 +1,36 @@
+#pragma once
+// Reads the reply to one SOCK_DIAG dump request, datagram by datagram.
+
+#include <cstdint>
+#include <span>
+
+#include "core/error.h"
+#include "diag/socket_sink.h"
+
+namespace tcpreap {
+
+class DumpReader {
+ public:
+  // Replies must carry this sequence number and port id (0 = not checked,
+  // as libmnl's mnl_nlmsg_seq_ok/portid_ok decide).
+  DumpReader(uint32_t seq, uint32_t portid) : seq_(seq), portid_(portid) {}
+
+  // Feeds one received datagram (4-byte aligned), passing each socket to
+  // `sink`. Returns true once NLMSG_DONE has arrived. After an error the dump
+  // is unusable: the caller abandons it (and its socket).
+  //
+  // Once a message carries NLM_F_DUMP_INTR the dump is inconsistent: its
+  // remaining sockets are read but not delivered, and interrupted() says so.
+  Result<bool> feed(std::span<const uint8_t> datagram, SocketSink& sink);
+
+  bool interrupted() const { return interrupted_; }
+  uint64_t sockets() const { return sockets_; }
+
+ private:
+  uint32_t seq_;
+  uint32_t portid_;
+  bool interrupted_ = false;
+  uint64_t sockets_ = 0;
+};
+
+}  // namespace tcpreap

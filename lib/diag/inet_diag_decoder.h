@@ -1,0 +1,19 @@
+#pragma once
+// Decodes one SOCK_DIAG_BY_FAMILY reply: struct inet_diag_msg, then netlink
+// attributes. Every length is checked against what the buffer really holds.
+
+#include <cstdint>
+#include <span>
+
+#include "core/error.h"
+#include "diag/tcp_socket.h"
+
+namespace tcpreap {
+
+// `payload` is the message without its nlmsghdr, 4-byte aligned as netlink
+// buffers are. Unknown attributes are
+// skipped; INET_DIAG_INFO of any length is accepted (read what fits).
+// Errors (errno 0) name the offending offset and lengths.
+Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload);
+
+}  // namespace tcpreap

@@ -1,0 +1,60 @@
+#pragma once
+// TCP states with the kernel's numbering (include/net/tcp_states.h) and sets
+// of them as inet_diag's idiag_states bitmask.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace tcpreap {
+
+enum class TcpState : uint8_t {
+  kEstablished = 1,
+  kSynSent = 2,
+  kSynRecv = 3,
+  kFinWait1 = 4,
+  kFinWait2 = 5,
+  kTimeWait = 6,
+  kClose = 7,
+  kCloseWait = 8,
+  kLastAck = 9,
+  kListen = 10,
+  kClosing = 11,
+  kNewSynRecv = 12,  // a request socket; inet_diag reports it as SYN-RECV
+};
+
+// As `ss` prints them: "ESTAB", "SYN-SENT", ... "UNKNOWN" for other values.
+const char* state_label(uint8_t kernel_state);
+
+// A set of states, bit n = state n: exactly idiag_states.
+class StateSet {
+ public:
+  constexpr StateSet() = default;
+  constexpr explicit StateSet(uint32_t mask) : mask_(mask) {}
+
+  static constexpr StateSet of(TcpState s) { return StateSet(1u << static_cast<unsigned>(s)); }
+  // Every state a socket can be dumped in. Never ~0: on 6.8+ that also walks
+  // the bind hash for TCP_BOUND_INACTIVE sockets (kernel-notes, "Scan cost").
+  static constexpr StateSet all() { return StateSet(0x1ffe); }
+  // What `ss` shows without -a: the states of a connection with a peer.
+  static StateSet connected();
+
+  // A comma-separated list of `ss` state filter names: "established",
+  // "close-wait,fin-wait-1", or the groups "all", "connected", "synchronized".
+  static Result<StateSet> parse_list(std::string_view text);
+
+  constexpr uint32_t mask() const { return mask_; }
+  constexpr bool empty() const { return mask_ == 0; }
+  bool contains(uint8_t kernel_state) const { return kernel_state < 32 && (mask_ >> kernel_state) & 1; }
+  StateSet operator|(StateSet o) const { return StateSet(mask_ | o.mask_); }
+  // The mask to send: SYN-RECV also asks for request sockets (TCP_NEW_SYN_RECV).
+  uint32_t kernel_mask() const;
+  bool operator==(const StateSet&) const = default;
+
+ private:
+  uint32_t mask_ = 0;
+};
+
+}  // namespace tcpreap
