@@ -13,12 +13,21 @@ namespace {
 
 std::string at(size_t offset) { return "netlink message at offset " + std::to_string(offset); }
 
+// mnl_nlmsg_ok() compares (int)nlmsg_len <= len: a length above INT_MAX
+// turns negative and passes (found by tests/fuzz). Check it unsigned too.
+bool message_fits(const nlmsghdr* nlh, int left) {
+  return mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= static_cast<uint32_t>(left);
+}
+
+// The kernel reports -errno, and errnos end at MAX_ERRNO (4095).
+bool is_errno(int negative) { return negative < 0 && negative >= -4095; }
+
 }  // namespace
 
 Result<bool> DumpReader::feed(std::span<const uint8_t> datagram, SocketSink& sink) {
   int left = static_cast<int>(datagram.size());
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(datagram.data());
-  while (mnl_nlmsg_ok(nlh, left)) {
+  while (message_fits(nlh, left)) {
     const size_t offset = datagram.size() - static_cast<size_t>(left);
     if (!mnl_nlmsg_portid_ok(nlh, portid_))
       return Error(0, at(offset) + " is for port id " + std::to_string(nlh->nlmsg_pid) + ", ours is " +
@@ -38,7 +47,11 @@ Result<bool> DumpReader::feed(std::span<const uint8_t> datagram, SocketSink& sin
           return Error(0, at(offset) + ": NLMSG_DONE of " + std::to_string(nlh->nlmsg_len) +
                               " bytes has no status");
         std::memcpy(&status, payload.data(), sizeof status);
-        if (status < 0) return Error(-status, "the kernel ended the dump with an error");
+        if (status < 0) {
+          if (!is_errno(status))
+            return Error(0, at(offset) + ": NLMSG_DONE status " + std::to_string(status) + " is no errno");
+          return Error(-status, "the kernel ended the dump with an error");
+        }
         return true;
       }
       case NLMSG_ERROR: {
@@ -48,6 +61,8 @@ Result<bool> DumpReader::feed(std::span<const uint8_t> datagram, SocketSink& sin
                               " bytes is truncated");
         std::memcpy(&err, payload.data(), sizeof err);
         if (err.error == 0) return Error(0, at(offset) + ": unexpected ACK in a dump");
+        if (!is_errno(err.error))
+          return Error(0, at(offset) + ": NLMSG_ERROR code " + std::to_string(err.error) + " is no negative errno");
         return Error(-err.error, "the kernel refused the dump");
       }
       case NLMSG_NOOP:

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <climits>
+
 #include "unit/netlink_builder.h"
 
 namespace tcpreap {
@@ -189,6 +191,54 @@ TEST(DumpReader, RejectsAnUnexpectedMessageType) {
   auto r = feed(reader, d, sink);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message(), "netlink message at offset 0 has unexpected type 99");
+}
+
+}  // namespace
+}  // namespace tcpreap
+
+namespace tcpreap {
+namespace {
+
+// Found by tests/fuzz: libmnl's mnl_nlmsg_ok() reads nlmsg_len as an int,
+// so a length above INT_MAX passed its check and the walk left the buffer.
+TEST(DumpReader, RejectsALengthAboveIntMax) {
+  std::vector<uint8_t> d;
+  testing::put_message(d, NLMSG_DONE, NLM_F_MULTI, kSeq, kPid, testing::int_payload(0));
+  const uint32_t huge = 0x80000010u;
+  std::memcpy(d.data(), &huge, sizeof huge);
+  DumpReader reader(kSeq, kPid);
+  RecordingSink sink;
+  auto r = feed(reader, d, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "truncated netlink message: 20 bytes left at offset 0");
+}
+
+}  // namespace
+}  // namespace tcpreap
+
+namespace tcpreap {
+namespace {
+
+// Found by tests/fuzz: negating INT_MIN is undefined.
+TEST(DumpReader, RejectsAnErrorCodeThatIsNoErrno) {
+  for (int code : {INT_MIN, -4096, 5}) {
+    std::vector<uint8_t> d;
+    testing::put_message(d, NLMSG_ERROR, 0, kSeq, kPid, testing::error_payload(code));
+    DumpReader reader(kSeq, kPid);
+    RecordingSink sink;
+    auto r = feed(reader, d, sink);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().errnum(), 0);
+    EXPECT_EQ(r.error().message(),
+              "netlink message at offset 0: NLMSG_ERROR code " + std::to_string(code) + " is no negative errno");
+  }
+  std::vector<uint8_t> d;
+  testing::put_message(d, NLMSG_DONE, NLM_F_MULTI, kSeq, kPid, testing::int_payload(INT_MIN));
+  DumpReader reader(kSeq, kPid);
+  RecordingSink sink;
+  auto r = feed(reader, d, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "netlink message at offset 0: NLMSG_DONE status -2147483648 is no errno");
 }
 
 }  // namespace
