@@ -1,0 +1,72 @@
+# A thin wrapper over CMake: the README's two commands are `make run` and
+# `make test` (each installs what it needs first, as root, from Debian 12).
+
+BUILD_DEPS := cmake g++ make pkg-config libmnl-dev libsystemd-dev libyaml-cpp-dev prometheus-cpp-dev
+RUN_DEPS   := iproute2
+TEST_DEPS  := libgtest-dev libgmock-dev iproute2 nftables clang libclang-rt-14-dev
+
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
+
+CMAKE_COMMON := -DTCPREAP_WERROR=ON
+
+.PHONY: all run test build deps test-deps unit fuzz bench clean
+
+all: build
+
+# Installs only what is missing, so a prepared machine touches no network.
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_DEPS) $(RUN_DEPS))
+
+test-deps:
+	$(call apt_install,$(BUILD_DEPS) $(RUN_DEPS) $(TEST_DEPS))
+
+# The main job. Until the daemon exists: list this host's TCP connections.
+run: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTCPREAP_TESTS=OFF
+	cmake --build build-release -j$(JOBS)
+	./build-release/daemon/tcpreap list
+
+build: test-deps
+	cmake -S . -B build $(CMAKE_COMMON)
+	cmake --build build -j$(JOBS)
+
+# Every test: the fuzzer briefly, then unit + integration (root, network
+# namespaces) under ASan/UBSan, then the same on the plain build.
+# TCPREAP_REQUIRE_INTEGRATION=1 turns a skipped kernel test into a failure.
+test: build fuzz
+	cmake -S . -B build-asan $(CMAKE_COMMON) -DTCPREAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-asan -j$(JOBS)
+	TCPREAP_REQUIRE_INTEGRATION=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	TCPREAP_REQUIRE_INTEGRATION=1 ctest --test-dir build --output-on-failure -j$(JOBS)
+
+unit: build
+	ctest --test-dir build --output-on-failure -L unit
+
+fuzz: test-deps
+	CXX=clang++ cmake -S . -B build-fuzz $(CMAKE_COMMON) -DTCPREAP_FUZZ=ON -DTCPREAP_TESTS=OFF
+	cmake --build build-fuzz -j$(JOBS)
+	rm -rf build-fuzz/corpus && mkdir -p build-fuzz/corpus
+	./build-fuzz/tests/fuzz/fuzz_seed_maker build-fuzz/corpus
+	./build-fuzz/tests/fuzz/inet_diag_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus
+
+# The scan benchmark (numbers, not assertions): tests/bench/README.md.
+bench: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTCPREAP_TESTS=OFF
+	cmake --build build-release -j$(JOBS)
+	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/scan_bench.sh
+
+clean:
+	rm -rf build build-release build-asan build-fuzz
