@@ -20,8 +20,7 @@ bool Condition::matches(const TcpSocket& s) const {
 
 bool SocketFilter::matches(const TcpSocket& s) const {
   if (!wants(s.family)) return false;
-  // Request sockets (TCP_NEW_SYN_RECV) are reported as SYN-RECV.
-  if (!states.contains(s.state)) return false;
+  if (!states.contains_reported(s.state)) return false;
   return std::all_of(all_of.begin(), all_of.end(), [&](const AnyOf& group) {
     return std::any_of(group.begin(), group.end(), [&](const Condition& c) { return c.matches(s); });
   });

@@ -72,6 +72,12 @@ Result<StateSet> StateSet::parse_list(std::string_view text) {
   }
 }
 
+bool StateSet::contains_reported(uint8_t reported_state) const {
+  if (reported_state == static_cast<uint8_t>(TcpState::kSynRecv))
+    return (kernel_mask() & (bit(TcpState::kSynRecv) | bit(TcpState::kNewSynRecv))) != 0;
+  return contains(reported_state);
+}
+
 uint32_t StateSet::kernel_mask() const {
   uint32_t m = mask_;
   if (m & bit(TcpState::kSynRecv)) m |= bit(TcpState::kNewSynRecv);

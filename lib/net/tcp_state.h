@@ -48,6 +48,9 @@ class StateSet {
   constexpr uint32_t mask() const { return mask_; }
   constexpr bool empty() const { return mask_ == 0; }
   bool contains(uint8_t kernel_state) const { return kernel_state < 32 && (mask_ >> kernel_state) & 1; }
+  // Whether a dumped socket's state is in the set as the kernel filters:
+  // request sockets, selected by TCP_NEW_SYN_RECV, are reported as SYN-RECV.
+  bool contains_reported(uint8_t reported_state) const;
   StateSet operator|(StateSet o) const { return StateSet(mask_ | o.mask_); }
   // The mask to send: SYN-RECV also asks for request sockets (TCP_NEW_SYN_RECV).
   uint32_t kernel_mask() const;

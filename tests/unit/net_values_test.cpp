@@ -109,3 +109,17 @@ TEST(StateSet, LabelsAsSs) {
 
 }  // namespace
 }  // namespace tcpreap
+
+namespace tcpreap {
+namespace {
+
+// Request sockets are dumped for TCP_NEW_SYN_RECV and reported as SYN-RECV.
+TEST(StateSet, ReportedSynRecvMatchesEitherSynRecvBit) {
+  EXPECT_TRUE(StateSet::of(TcpState::kNewSynRecv).contains_reported(3));
+  EXPECT_TRUE(StateSet::of(TcpState::kSynRecv).contains_reported(3));
+  EXPECT_FALSE(StateSet::of(TcpState::kEstablished).contains_reported(3));
+  EXPECT_TRUE(StateSet::of(TcpState::kEstablished).contains_reported(1));
+}
+
+}  // namespace
+}  // namespace tcpreap
