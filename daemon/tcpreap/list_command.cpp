@@ -108,7 +108,18 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
   opterr = 0;  // our own messages, naming the option
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":s:46h", kLong, nullptr)) != -1) {
+  while (true) {
+    const int before = optind;
+    int index = -1;
+    if ((c = getopt_long(argc, argv, ":s:46h", kLong, &index)) == -1) break;
+    // The argument being parsed: one word for a long option.
+    const std::string token = before < argc ? argv[before] : "";
+    const bool is_long = token.rfind("--", 0) == 0;
+    const std::string name = is_long ? token.substr(2, token.find('=') - 2) : "";
+    // No abbreviations: an option added later must not change what an
+    // operator's script already means.
+    if (index >= 0 && is_long && name != kLong[index].name)
+      return usage_error("unknown option '--" + name + "' (did you mean '--" + kLong[index].name + "'?)");
     Status st = Ok{};
     switch (c) {
       case kJson: json = true; break;
@@ -129,12 +140,15 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
       case '4': v4 = true; break;
       case '6': v6 = true; break;
       case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;
-      case ':': return usage_error(std::string("option '") + argv[optind - 1] + "' needs a value");
-      default: {
-        const char* bad = argv[optind - 1];
-        if (optopt && !(bad[0] == '-' && bad[1] == '-')) return usage_error(std::string("unknown option '-") + static_cast<char>(optopt) + "'");
-        return usage_error(std::string("unknown option '") + bad + "'");
-      }
+      case ':':
+        if (is_long) return usage_error("option '--" + name + "' needs a value");
+        return usage_error(std::string("option '-") + static_cast<char>(optopt) + "' needs a value");
+      default:
+        if (!is_long) return usage_error(std::string("unknown option '-") + static_cast<char>(optopt) + "'");
+        for (const option* o = kLong; o->name; ++o)
+          if (name == o->name && o->has_arg == no_argument)
+            return usage_error("option '--" + name + "' takes no value");
+        return usage_error("unknown option '--" + name + "'");
     }
     if (!st) return usage_error(st.error().message());
   }

@@ -375,6 +375,10 @@ TEST(ListCliArguments, BadArgumentsExitTwoNamingTheCulprit) {
       {{"--json", "--count"}, {"--json", "--count"}},
       {{"--sport"}, {"--sport"}},
       {{"stray"}, {"stray"}},
+      {{"-s"}, {"-s", "needs a value"}},
+      {{"--json=1"}, {"--json", "takes no value"}},
+      {{"--spo", "80"}, {"--spo", "did you mean '--sport'"}},
+      {{"--s", "80"}, {"--s'"}},
   };
   for (const auto& c : cases) {
     std::vector<std::string> argv{TCPREAP_BIN, "list"};

@@ -78,7 +78,7 @@ inline std::vector<uint8_t> socket_payload(const inet_diag_msg& m, const tcp_inf
   pad4(b);
   if (info) {
     std::vector<uint8_t> raw(info_len, 0);
-    std::memcpy(raw.data(), info, std::min(info_len, sizeof *info));
+    if (info_len > 0) std::memcpy(raw.data(), info, std::min(info_len, sizeof *info));
     put_attr(b, INET_DIAG_INFO, raw.data(), raw.size());
   }
   return b;
