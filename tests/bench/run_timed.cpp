@@ -17,9 +17,14 @@
 // small: its own few hundred KiB are the floor, not the command's figure.
 // Run it inside the network namespace to measure: no `ip netns exec` cost.
 //
+// SIGINT, SIGTERM and SIGHUP (unless inherited as ignored) end the run: the
+// command running then is killed and reaped, and run_timed dies of the same
+// signal, so a shell sees the interrupt and runs its traps.
+//
 //   g++ -O2 -std=c++20 -static -o run_timed run_timed.cpp
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -37,6 +42,30 @@
 extern char** environ;
 
 namespace {
+
+volatile sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+void catch_stop_signals() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction current {};
+    sigaction(sig, nullptr, &current);
+    if (current.sa_handler == SIG_IGN) continue;  // e.g. SIGINT of a background job
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;  // no SA_RESTART: wait4() returns EINTR
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
+  }
+}
+
+// Dies of the signal that stopped us (or exits 128 + it, should it not kill).
+[[noreturn]] void die_of_stop_signal() {
+  const int sig = g_stop_signal;
+  signal(sig, SIG_DFL);
+  raise(sig);
+  std::_Exit(128 + sig);
+}
 
 struct Command {
   std::vector<std::string> words;
@@ -78,11 +107,14 @@ bool run_once(Command& c, const posix_spawn_file_actions_t& quiet, bool timed) {
   }
   int status = 0;
   rusage ru{};
-  while (wait4(pid, &status, 0, &ru) < 0)
+  while (wait4(pid, &status, 0, &ru) < 0) {
     if (errno != EINTR) {
       std::perror("run_timed: wait4");
       std::exit(1);
     }
+    if (g_stop_signal) kill(pid, SIGKILL);  // then reap it
+  }
+  if (g_stop_signal) die_of_stop_signal();
   const long t1 = now_us();
   const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (timed) {
@@ -115,6 +147,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  catch_stop_signals();
   posix_spawn_file_actions_t quiet;
   posix_spawn_file_actions_init(&quiet);
   posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);

@@ -64,6 +64,7 @@ BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$TCPREAP")/../C
 
 # --- state that cleanup undoes ------------------------------------------------
 TMP=""
+RT_PID=""
 CM_PID=""
 NS_CREATED=""
 NR_OPEN_OLD=""
@@ -112,6 +113,10 @@ delete_namespace() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
+  if [[ -n $RT_PID ]]; then  # it kills and reaps the command it runs, then dies
+    kill -TERM "$RT_PID" 2>/dev/null || true
+    wait "$RT_PID" 2>/dev/null || true
+  fi
   stop_conn_mass
   delete_namespace
   if [[ -n $NR_OPEN_OLD ]]; then
@@ -140,6 +145,17 @@ fi
 
 # --- helpers ------------------------------------------------------------------
 nsexec() { ip netns exec "$NS" "$@"; }
+
+# timed OUTFILE RUNS WARMUP CMD...: run_timed inside the namespace. In the
+# background, so that a signal runs our trap at once, not after the timing.
+timed() {
+  local file=$1
+  shift
+  ip netns exec "$NS" "$TMP/run_timed" "$@" >"$file" &
+  RT_PID=$!
+  wait "$RT_PID" || { RT_PID=""; die "run_timed failed"; }
+  RT_PID=""
+}
 
 # fs.nr_open caps RLIMIT_NOFILE. Only a process with CAP_SYS_RESOURCE can go
 # past its hard limit at all; without it conn_mass forks workers instead.
@@ -184,7 +200,8 @@ bench_one() {
   local base_cmds=("$TCPREAP list --count --state established")
   [[ -n $DIAGDUMP ]] && base_cmds+=("$DIAGDUMP -e")
   local base
-  base=$(nsexec "$TMP/run_timed" 5 1 "${base_cmds[@]}") || die "run_timed failed"
+  timed "$TMP/baseline.out" 5 1 "${base_cmds[@]}"
+  base=$(cat "$TMP/baseline.out")
   echo "empty-netns scan (walks the machine's shared established hash), median:" \
        "tcpreap $(ms "$(awk '$1 == 0 {print $3}' <<<"$base")") ms," \
        "reference $([[ -n $DIAGDUMP ]] && echo "$(ms "$(awk '$1 == 1 {print $3}' <<<"$base")") ms" || echo n/a)"
@@ -233,7 +250,8 @@ bench_one() {
   for i in "${!cmds[@]}"; do [[ -n ${cmds[i]} ]] && run_cmds+=("${cmds[i]}"); done
   echo "timing: $WARMUP warm-up + $RUNS timed rounds, commands interleaved; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   local out
-  out=$(nsexec "$TMP/run_timed" "$RUNS" "$WARMUP" "${run_cmds[@]}") || die "run_timed failed"
+  timed "$TMP/timed.out" "$RUNS" "$WARMUP" "${run_cmds[@]}"
+  out=$(cat "$TMP/timed.out")
 
   # Map results back to the full list (skipped commands read n/a).
   local -a MIN MED MAX RSS FAILED
