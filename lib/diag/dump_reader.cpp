@@ -69,10 +69,9 @@ Result<bool> DumpReader::feed(std::span<const uint8_t> datagram, SocketSink& sin
         break;
       case SOCK_DIAG_BY_FAMILY: {
         if (interrupted_) break;  // an inconsistent dump: its rest is drained, not used
-        auto socket = decode_inet_diag(payload);
-        if (!socket) return socket.error().wrap(at(offset));
+        if (auto decoded = decode_inet_diag(payload, socket_); !decoded) return decoded.error().wrap(at(offset));
         ++sockets_;
-        sink.on_socket(*socket);
+        sink.on_socket(socket_);
         break;
       }
       default:

@@ -31,6 +31,7 @@ class DumpReader {
   uint32_t portid_;
   bool interrupted_ = false;
   uint64_t sockets_ = 0;
+  TcpSocket socket_;  // decoded into, socket after socket
 };
 
 }  // namespace tcpreap

@@ -27,8 +27,7 @@ void take(const uint8_t* data, size_t len, size_t offset, std::optional<T>& out)
                                                                               offsetof(tcp_info, member), \
                                                                               (out))
 
-TcpInfo decode_tcp_info(const uint8_t* data, size_t len) {
-  TcpInfo ti;
+void decode_tcp_info(const uint8_t* data, size_t len, TcpInfo& ti) {
   ti.reported_len = static_cast<uint16_t>(len);
   TCPREAP_TAKE(tcpi_retransmits, ti.retransmits);
   TCPREAP_TAKE(tcpi_probes, ti.probes);
@@ -40,14 +39,13 @@ TcpInfo decode_tcp_info(const uint8_t* data, size_t len) {
   TCPREAP_TAKE(tcpi_last_ack_recv, ti.last_ack_recv_ms);
   TCPREAP_TAKE(tcpi_rtt, ti.rtt_us);
   TCPREAP_TAKE(tcpi_total_retrans, ti.total_retrans);
-  return ti;
 }
 
 #undef TCPREAP_TAKE
 
 }  // namespace
 
-Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload) {
+Status decode_inet_diag(std::span<const uint8_t> payload, TcpSocket& s) {
   if (payload.size() < sizeof(inet_diag_msg))
     return Error(0, "inet_diag message of " + std::to_string(payload.size()) +
                         " bytes is shorter than struct inet_diag_msg (" +
@@ -56,7 +54,6 @@ Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload) {
   inet_diag_msg m;
   std::memcpy(&m, payload.data(), sizeof m);
 
-  TcpSocket s;
   if (m.idiag_family == AF_INET) {
     s.family = Family::kIPv4;
     s.local = IpAddress::v4(m.id.idiag_src);
@@ -81,6 +78,7 @@ Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload) {
   s.timer = m.idiag_timer;
   s.timer_expires_ms = m.idiag_expires;
   std::memcpy(s.raw_id.data(), &m.id, sizeof m.id);
+  s.info.reset();
 
   // Attributes start at the aligned end of inet_diag_msg. The walk is
   // libmnl's; what it would silently stop at (a length past the end, a
@@ -97,10 +95,16 @@ Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload) {
                           std::to_string(attr->nla_len) + " bytes, " + std::to_string(left) + " left");
     }
     if (mnl_attr_get_type(attr) == INET_DIAG_INFO)
-      s.info = decode_tcp_info(static_cast<const uint8_t*>(mnl_attr_get_payload(attr)),
-                               mnl_attr_get_payload_len(attr));
+      decode_tcp_info(static_cast<const uint8_t*>(mnl_attr_get_payload(attr)), mnl_attr_get_payload_len(attr),
+                      s.info.emplace());
     offset += MNL_ALIGN(attr->nla_len);
   }
+  return Ok{};
+}
+
+Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload) {
+  TcpSocket s;
+  if (auto st = decode_inet_diag(payload, s); !st) return st.error();
   return s;
 }
 

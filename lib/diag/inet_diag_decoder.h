@@ -11,9 +11,16 @@
 namespace tcpreap {
 
 // `payload` is the message without its nlmsghdr, 4-byte aligned as netlink
-// buffers are. Unknown attributes are
-// skipped; INET_DIAG_INFO of any length is accepted (read what fits).
-// Errors (errno 0) name the offending offset and lengths.
+// buffers are. Unknown attributes are skipped; INET_DIAG_INFO of any length
+// is accepted (read what fits). Errors (errno 0) name the offending offset
+// and lengths.
+//
+// Decodes into `out`, overwriting every field: the scan path reuses one
+// TcpSocket for a whole dump rather than building and moving a new one per
+// socket. After an error `out` holds no meaningful value.
+Status decode_inet_diag(std::span<const uint8_t> payload, TcpSocket& out);
+
+// The same, returning a fresh value: for tests and tools off the scan path.
 Result<TcpSocket> decode_inet_diag(std::span<const uint8_t> payload);
 
 }  // namespace tcpreap
