@@ -10,8 +10,7 @@
 
 namespace tcpreap {
 
-// `payload` is the message without its nlmsghdr, 4-byte aligned as netlink
-// buffers are. Unknown attributes are skipped; INET_DIAG_INFO of any length
+// `payload` is the message without its nlmsghdr (any alignment). Unknown attributes are skipped; INET_DIAG_INFO of any length
 // is accepted (read what fits). Errors (errno 0) name the offending offset
 // and lengths.
 //
