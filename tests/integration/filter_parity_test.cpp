@@ -21,6 +21,7 @@
 #include "net/tcp_state.h"
 #include "support/netns.h"
 #include "support/privileges.h"
+#include "support/suite_fixture.h"
 #include "support/scan.h"
 #include "support/support_error.h"
 #include "support/tcp.h"
@@ -132,25 +133,9 @@ std::vector<ParityCase> parity_cases() {
 
 class FilterParityTest : public ::testing::TestWithParam<ParityCase> {
  protected:
-  static void SetUpTestSuite() {
-    if (missing_privileges()) return;  // each test skips (or fails) in SetUp
-    try {
-      fixture_ = new Fixture();
-    } catch (const std::exception& e) {
-      setup_error_ = new std::string(e.what());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete fixture_;
-    fixture_ = nullptr;
-    delete setup_error_;
-    setup_error_ = nullptr;
-  }
-  void SetUp() override {
-    TCPREAP_REQUIRE_ROOT();
-    ASSERT_EQ(setup_error_, nullptr) << "building the socket fixture: " << *setup_error_;
-    ASSERT_NE(fixture_, nullptr);
-  }
+  static void SetUpTestSuite() { fixture_.build(); }
+  static void TearDownTestSuite() { fixture_.reset(); }
+  void SetUp() override { TCPREAP_REQUIRE_SUITE_FIXTURE(fixture_); }
 
   struct Fixture {
     Fixture() : ns(unique_netns_name('p')) {
@@ -259,12 +244,9 @@ class FilterParityTest : public ::testing::TestWithParam<ParityCase> {
     std::optional<SocketScanner> scanner;
   };
 
-  static Fixture* fixture_;
-  static std::string* setup_error_;
+  static inline SuiteFixture<Fixture> fixture_;
 };
 
-FilterParityTest::Fixture* FilterParityTest::fixture_ = nullptr;
-std::string* FilterParityTest::setup_error_ = nullptr;
 
 std::string describe(const TcpSocket& s) {
   std::ostringstream o;

@@ -16,6 +16,7 @@
 #include "support/command.h"
 #include "support/netns.h"
 #include "support/privileges.h"
+#include "support/suite_fixture.h"
 #include "support/scan.h"
 #include "support/support_error.h"
 #include "support/tcp.h"
@@ -155,25 +156,9 @@ struct Fixture {
 
 class ListCliTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (missing_privileges()) return;
-    try {
-      fixture_ = new Fixture();
-    } catch (const std::exception& e) {
-      setup_error_ = new std::string(e.what());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete fixture_;
-    fixture_ = nullptr;
-    delete setup_error_;
-    setup_error_ = nullptr;
-  }
-  void SetUp() override {
-    TCPREAP_REQUIRE_ROOT();
-    ASSERT_EQ(setup_error_, nullptr) << "building the fixture: " << *setup_error_;
-    ASSERT_NE(fixture_, nullptr);
-  }
+  static void SetUpTestSuite() { fixture_.build(); }
+  static void TearDownTestSuite() { fixture_.reset(); }
+  void SetUp() override { TCPREAP_REQUIRE_SUITE_FIXTURE(fixture_); }
 
   // Runs `list --json ARGS`, checks it, returns the objects.
   std::vector<JsonObject> list_json(std::vector<std::string> args) {
@@ -212,12 +197,9 @@ class ListCliTest : public ::testing::Test {
     return r.out.empty() ? ~0ull : std::stoull(r.out);
   }
 
-  static Fixture* fixture_;
-  static std::string* setup_error_;
+  static inline SuiteFixture<Fixture> fixture_;
 };
 
-Fixture* ListCliTest::fixture_ = nullptr;
-std::string* ListCliTest::setup_error_ = nullptr;
 
 const char* const kFields[] = {"family",       "state",          "local_address",    "local_port",
                                "remote_address", "remote_port",  "interface",        "uid",
