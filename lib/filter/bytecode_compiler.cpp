@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
 // How the kernel runs the program (net/ipv4/inet_diag.c, inet_diag_bc_run):
@@ -15,12 +16,15 @@
 // steps to the very next op (so ops are a straight line) and that every `no`
 // lands on an op boundary, on the end, or exactly 4 bytes past it.
 //
-// Layout for the filter (A1 or A2) and (B1):
+// Layout for (A1 or A2) and (B1), then one of the clauses (C1) or (D1):
 //
 //   A1: cond..   no -> A2        a term: one or two ops, each failing to the
-//       JMP      -> B            next term of its group; a term that holds
+//       JMP      -> B1           next term of its group; a term that holds
 //   A2: cond..   no -> REJECT    jumps over the rest of its group. The last
-//   B1: cond..   no -> REJECT    term of a group fails to REJECT.
+//   B1: cond..   no -> REJECT    term of a group fails to where the whole
+//   C1: cond..   no -> D1        conjunction fails: REJECT for all_of, the
+//       JMP      -> END          next clause for a clause. A clause that
+//   D1: cond..   no -> REJECT    holds jumps to END; the last falls into it.
 //   END (accept)   REJECT = END + 4
 
 namespace tcpreap {
@@ -31,7 +35,6 @@ constexpr size_t kOpSize = sizeof(inet_diag_bc_op);
 // The attribute's length is a u16 that counts its own header too.
 constexpr size_t kMaxProgram = 0xffff - MNL_ATTR_HDRLEN;
 
-// The ops of one condition, as (code, operand bytes) pairs; 0, 1 or 2 ops.
 struct Op {
   uint8_t code;
   uint8_t operand[sizeof(inet_diag_hostcond) + 16];
@@ -85,26 +88,15 @@ std::vector<Op> condition_ops(const Condition& c) {
   return {};
 }
 
-size_t size_of(const std::vector<Op>& term) {
-  size_t n = 0;
-  for (const Op& op : term) n += kOpSize + op.operand_size;
-  return n;
-}
+// A group lowered to terms (each a list of ops that must all hold).
+using Terms = std::vector<std::vector<Op>>;
 
-void put_op(std::vector<uint8_t>& out, uint8_t code, size_t yes, size_t no) {
-  inet_diag_bc_op op{code, static_cast<uint8_t>(yes), static_cast<uint16_t>(no)};
-  const auto* p = reinterpret_cast<const uint8_t*>(&op);
-  out.insert(out.end(), p, p + sizeof op);
-}
-
-}  // namespace
-
-Result<std::vector<uint8_t>> compile_bytecode(const SocketFilter& filter) {
-  // Lower every group to terms; a group with a term that always holds
-  // constrains nothing and is left out.
-  std::vector<std::vector<std::vector<Op>>> groups;
-  for (const AnyOf& any : filter.all_of) {
-    std::vector<std::vector<Op>> terms;
+// A clause lowered: nullopt when it always holds (every group has a term
+// that always holds); an empty Terms inside when a group never holds.
+std::optional<std::vector<Terms>> lower(const Clause& clause) {
+  std::vector<Terms> groups;
+  for (const AnyOf& any : clause) {
+    Terms terms;
     bool always = false;
     for (const Condition& c : any) {
       terms.push_back(condition_ops(c));
@@ -112,43 +104,121 @@ Result<std::vector<uint8_t>> compile_bytecode(const SocketFilter& filter) {
     }
     if (!always) groups.push_back(std::move(terms));
   }
-  if (groups.empty()) return std::vector<uint8_t>{};
+  if (groups.empty()) return std::nullopt;
+  return groups;
+}
 
-  size_t total = 0;
-  for (const auto& terms : groups) {
-    for (size_t i = 0; i < terms.size(); ++i) total += size_of(terms[i]) + (i + 1 < terms.size() ? kOpSize : 0);
-  }
-  // An empty group never holds: a lone JMP past the end rejects everything.
-  const bool never = std::any_of(groups.begin(), groups.end(), [](const auto& t) { return t.empty(); });
-  if (never) {
-    std::vector<uint8_t> out;
-    put_op(out, INET_DIAG_BC_JMP, kOpSize, 2 * kOpSize);
-    return out;
-  }
-  if (total > kMaxProgram)
-    return Error(0, "the socket filter compiles to " + std::to_string(total) + " bytes of bytecode, more than " +
-                        std::to_string(kMaxProgram) + " fit in a request");
-  const size_t reject = total + 4;
+bool never_holds(const std::vector<Terms>& groups) {
+  return std::any_of(groups.begin(), groups.end(), [](const Terms& t) { return t.empty(); });
+}
 
-  std::vector<uint8_t> out;
-  out.reserve(total);
-  for (const auto& terms : groups) {
-    size_t group_end = out.size();
-    for (size_t i = 0; i < terms.size(); ++i) group_end += size_of(terms[i]) + (i + 1 < terms.size() ? kOpSize : 0);
-    for (size_t i = 0; i < terms.size(); ++i) {
-      const bool last = i + 1 == terms.size();
-      const size_t next_term = out.size() + size_of(terms[i]) + kOpSize;
-      for (const Op& op : terms[i]) {
-        // Failing: try the group's next term, or reject if none is left.
-        const size_t fail = (last ? reject : next_term) - out.size();
-        put_op(out, op.code, kOpSize + op.operand_size, fail);
-        out.insert(out.end(), op.operand, op.operand + op.operand_size);
+// Ops with symbolic jump targets; assemble() lays them out.
+class Program {
+ public:
+  static constexpr int kAccept = -1;
+  static constexpr int kReject = -2;
+
+  int new_label() {
+    labels_.push_back(0);
+    return static_cast<int>(labels_.size() - 1);
+  }
+  void bind(int label) { labels_[static_cast<size_t>(label)] = size_; }
+  // Holds: on to the next op. Fails: to `fail`.
+  void cond(const Op& op, int fail) { add(op, fail); }
+  void jump(int target) { add(Op{INET_DIAG_BC_JMP, {}, 0}, target); }
+
+  // Terms of a group each fail to the next; the group's last term fails to
+  // `fail`. Every group must hold to fall through.
+  void conjunction(const std::vector<Terms>& groups, int fail) {
+    for (const Terms& terms : groups) {
+      const int group_end = new_label();
+      for (size_t i = 0; i < terms.size(); ++i) {
+        const bool last = i + 1 == terms.size();
+        const int next = last ? fail : new_label();
+        for (const Op& op : terms[i]) cond(op, next);
+        if (!last) {
+          jump(group_end);
+          bind(next);
+        }
       }
-      // Holding: the group holds, skip its other terms.
-      if (!last) put_op(out, INET_DIAG_BC_JMP, kOpSize, group_end - out.size());
+      bind(group_end);
     }
   }
-  return out;
+
+  Result<std::vector<uint8_t>> assemble() const {
+    if (size_ > kMaxProgram)
+      return Error(0, "the socket filter compiles to " + std::to_string(size_) + " bytes of bytecode, more than " +
+                          std::to_string(kMaxProgram) + " fit in a request");
+    std::vector<uint8_t> out;
+    out.reserve(size_);
+    for (const Insn& insn : insns_) {
+      const size_t target = insn.target == kAccept   ? size_
+                            : insn.target == kReject ? size_ + 4
+                                                     : labels_[static_cast<size_t>(insn.target)];
+      inet_diag_bc_op op{insn.op.code, static_cast<uint8_t>(kOpSize + insn.op.operand_size),
+                         static_cast<uint16_t>(target - out.size())};
+      const auto* p = reinterpret_cast<const uint8_t*>(&op);
+      out.insert(out.end(), p, p + sizeof op);
+      out.insert(out.end(), insn.op.operand, insn.op.operand + insn.op.operand_size);
+    }
+    return out;
+  }
+
+ private:
+  struct Insn {
+    Op op;
+    int target;
+  };
+  void add(const Op& op, int target) {
+    insns_.push_back({op, target});
+    size_ += kOpSize + op.operand_size;
+  }
+  std::vector<Insn> insns_;
+  std::vector<size_t> labels_;
+  size_t size_ = 0;
+};
+
+// A program that rejects everything: one JMP past the end.
+std::vector<uint8_t> reject_all() {
+  Program p;
+  p.jump(Program::kReject);
+  return *p.assemble();
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> compile_bytecode(const SocketFilter& filter) {
+  auto all_of = lower(filter.all_of);
+  if (all_of && never_holds(*all_of)) return reject_all();
+
+  // The clauses: one that always holds makes the alternative vacuous;
+  // those that never hold drop out.
+  std::vector<std::vector<Terms>> clauses;
+  bool clauses_vacuous = filter.any_clause.empty();
+  for (const Clause& c : filter.any_clause) {
+    auto lowered = lower(c);
+    if (!lowered) {
+      clauses_vacuous = true;
+      break;
+    }
+    if (!never_holds(*lowered)) clauses.push_back(std::move(*lowered));
+  }
+  if (!clauses_vacuous && clauses.empty()) return reject_all();
+  if (clauses_vacuous) clauses.clear();
+  if (!all_of && clauses.empty()) return std::vector<uint8_t>{};
+
+  Program p;
+  if (all_of) p.conjunction(*all_of, Program::kReject);
+  for (size_t k = 0; k < clauses.size(); ++k) {
+    const bool last = k + 1 == clauses.size();
+    const int next = last ? Program::kReject : p.new_label();
+    p.conjunction(clauses[k], next);
+    if (!last) {
+      p.jump(Program::kAccept);
+      p.bind(next);
+    }
+  }
+  return p.assemble();
 }
 
 }  // namespace tcpreap

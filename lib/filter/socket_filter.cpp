@@ -21,9 +21,12 @@ bool Condition::matches(const TcpSocket& s) const {
 bool SocketFilter::matches(const TcpSocket& s) const {
   if (!wants(s.family)) return false;
   if (!states.contains_reported(s.state)) return false;
-  return std::all_of(all_of.begin(), all_of.end(), [&](const AnyOf& group) {
-    return std::any_of(group.begin(), group.end(), [&](const Condition& c) { return c.matches(s); });
-  });
+  auto holds = [&](const Clause& clause) {
+    return std::all_of(clause.begin(), clause.end(), [&](const AnyOf& group) {
+      return std::any_of(group.begin(), group.end(), [&](const Condition& c) { return c.matches(s); });
+    });
+  };
+  return holds(all_of) && (any_clause.empty() || std::any_of(any_clause.begin(), any_clause.end(), holds));
 }
 
 }  // namespace tcpreap

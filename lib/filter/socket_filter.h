@@ -31,12 +31,15 @@ struct Condition {
 
 // True when at least one of its conditions holds. An empty group never holds.
 using AnyOf = std::vector<Condition>;
+// True when every one of its groups holds. An empty clause always holds.
+using Clause = std::vector<AnyOf>;
 
 struct SocketFilter {
   StateSet states = StateSet::all();
   bool ipv4 = true;
   bool ipv6 = true;
-  std::vector<AnyOf> all_of;  // every group must hold
+  Clause all_of;                   // every group must hold,
+  std::vector<Clause> any_clause;  // and, unless empty, at least one clause
 
   bool wants(Family f) const { return f == Family::kIPv4 ? ipv4 : ipv6; }
   // The user-space twin of the compiled filter.

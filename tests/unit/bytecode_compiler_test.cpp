@@ -117,6 +117,48 @@ TEST(BytecodeCompiler, AnEmptyGroupRejectsEverything) {
   EXPECT_EQ(disassemble(compile(filter_of({{}}))), "0: 1 yes=4 no=8\n");
 }
 
+SocketFilter clauses_of(std::vector<Clause> clauses, Clause all = {}) {
+  SocketFilter f;
+  f.all_of = std::move(all);
+  f.any_clause = std::move(clauses);
+  return f;
+}
+
+TEST(BytecodeCompiler, ClausesAreAlternativesThatAcceptOnTheFirstThatHolds) {
+  // Clause 1: local 2181 and remote in 10/8. Its ops fail to clause 2 (28);
+  // holding, JMP at 24 to the end (36). Clause 2: local 22, fails to reject (40).
+  EXPECT_EQ(disassemble(compile(clauses_of({{{Condition::local_port(ports("2181"))},
+                                             {Condition::remote_prefix(cidr("10.0.0.0/8"))}},
+                                            {{Condition::local_port(ports("22"))}}}))),
+            "0: 11 yes=8 no=28 port=2181\n"
+            "8: 8 yes=16 no=20 10.0.0.0/8 port=-1\n"
+            "24: 1 yes=4 no=12\n"
+            "28: 11 yes=8 no=12 port=22\n");
+}
+
+TEST(BytecodeCompiler, AllOfComesBeforeTheClauses) {
+  // all_of (remote port 9) fails to reject; then the clauses as above.
+  EXPECT_EQ(disassemble(compile(clauses_of({{{Condition::local_port(ports("1"))}}, {{Condition::local_port(ports("2"))}}},
+                                           {{Condition::remote_port(ports("9"))}}))),
+            "0: 12 yes=8 no=32 port=9\n"
+            "8: 11 yes=8 no=12 port=1\n"
+            "16: 1 yes=4 no=12\n"
+            "20: 11 yes=8 no=12 port=2\n");
+}
+
+TEST(BytecodeCompiler, AClauseThatAlwaysHoldsMakesTheAlternativeVacuous) {
+  // A policy with no port or address list matches every socket of its states.
+  EXPECT_TRUE(compile(clauses_of({{{Condition::local_port(ports("1"))}}, {}})).empty());
+  EXPECT_EQ(disassemble(compile(clauses_of({{{Condition::local_port(ports("1"))}}, {}}, {{Condition::remote_port(ports("9"))}}))),
+            "0: 12 yes=8 no=12 port=9\n");
+}
+
+TEST(BytecodeCompiler, ClausesThatNeverHoldDropOut) {
+  EXPECT_EQ(disassemble(compile(clauses_of({{{}}, {{Condition::local_port(ports("5"))}}}))),
+            "0: 11 yes=8 no=12 port=5\n");
+  EXPECT_EQ(disassemble(compile(clauses_of({{{}}}))), "0: 1 yes=4 no=8\n");
+}
+
 TEST(BytecodeCompiler, RefusesAProgramTooLargeForOneAttribute) {
   AnyOf many;
   for (int i = 0; i < 5000; ++i) many.push_back(Condition::local_port({static_cast<uint16_t>(i * 2), static_cast<uint16_t>(i * 2 + 1)}));
@@ -266,8 +308,14 @@ TEST(BytecodeCompiler, ProgramsPassTheKernelsAuditAndDecideAsTheUserSpaceMatcher
        {Condition::remote_port(ports("0-1000")), Condition::remote_port(ports("55000-62000"))}},
       {{}},
   };
-  for (const auto& groups : filters) {
-    const SocketFilter f = filter_of(groups);
+  std::vector<SocketFilter> all;
+  for (const auto& groups : filters) all.push_back(filter_of(groups));
+  // Clauses (the union of policies), with and without all_of.
+  for (size_t i = 0; i + 2 < filters.size(); ++i) {
+    all.push_back(clauses_of({filters[i], filters[i + 1], filters[i + 2]}));
+    all.push_back(clauses_of({filters[i], filters[i + 2]}, filters[i + 1]));
+  }
+  for (const SocketFilter& f : all) {
     const auto bc = compile(f);
     if (bc.empty()) continue;
     const std::string listing = disassemble(bc);

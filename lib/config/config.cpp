@@ -1,0 +1,27 @@
+#include "config/config.h"
+
+namespace tcpreap {
+
+const char* reap_method_name(ReapMethod m) {
+  switch (m) {
+    case ReapMethod::kAuto:
+      return "auto";
+    case ReapMethod::kDestroy:
+      return "destroy";
+    case ReapMethod::kRst:
+      return "rst";
+  }
+  return "?";
+}
+
+SocketFilter Config::scan_filter() const {
+  SocketFilter f;
+  f.states = StateSet();
+  for (const Policy& p : policies) {
+    f.states = f.states | p.match.states;
+    f.any_clause.push_back(p.match.to_groups());
+  }
+  return f;
+}
+
+}  // namespace tcpreap

@@ -1,0 +1,106 @@
+#pragma once
+// The validated configuration: what tcpreap may touch and when a connection
+// counts as dead. Built only by config_loader.h, which either returns a whole
+// valid Config or errors; a Config in hand is always consistent.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diag/tcp_socket.h"
+#include "filter/socket_filter.h"
+#include "net/ip_address.h"
+#include "net/port_range.h"
+#include "net/tcp_state.h"
+
+namespace tcpreap {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a value was written: 1-based line and column of its file.
+struct SourceMark {
+  int line = 0;
+  int column = 0;
+  bool operator==(const SourceMark&) const = default;
+};
+
+// Which sockets a policy or a protect rule is about. Every non-empty list
+// must hold (one of its items does); an empty list means any.
+struct Match {
+  std::vector<PortRange> local_ports;
+  std::vector<PortRange> remote_ports;
+  std::vector<PortRange> ports;  // at either end
+  std::vector<Cidr> local;       // local address prefixes
+  std::vector<Cidr> remote;      // remote address prefixes
+  StateSet states;
+
+  bool matches(const TcpSocket& s) const;
+  // The port and prefix lists as kernel-filter groups (states aside: they
+  // go in the dump's state mask).
+  std::vector<AnyOf> to_groups() const;
+  // Whether every socket this match selects is also selected by `other`
+  // (used to find policies that can never decide).
+  bool is_covered_by(const Match& other) const;
+  bool operator==(const Match&) const = default;
+};
+
+// `dead_when.in_state_for`: dead once in `state` for at least `after`.
+struct StateTimeout {
+  uint8_t state = 0;  // kernel numbering
+  Duration after{};
+  bool operator==(const StateTimeout&) const = default;
+};
+
+// When a matched socket counts as dead. At least one condition is set.
+struct DeadWhen {
+  // Nothing at all (data or ACK) received for this long.
+  std::optional<Duration> silent_for;
+  // Data or zero-window probes outstanding with no ACK for this long.
+  std::optional<Duration> unacked_for;
+  std::vector<StateTimeout> in_state_for;
+  bool operator==(const DeadWhen&) const = default;
+};
+
+// When one remote address holds more than `max` connections of the policy,
+// its longest-silent ones (silent at least `min_silent`) are dead.
+struct PerPeerLimit {
+  uint32_t max = 0;
+  Duration min_silent{};
+  bool operator==(const PerPeerLimit&) const = default;
+};
+
+struct Policy {
+  std::string name;
+  Match match;
+  DeadWhen dead_when;
+  uint32_t confirm = 1;  // consecutive scans a socket must look dead on
+  std::optional<PerPeerLimit> per_peer_limit;
+  std::optional<uint32_t> max_per_scan;  // this policy's own cap, under reap.max_per_scan
+  SourceMark mark;                       // where the policy starts, for messages
+};
+
+enum class ReapMethod : uint8_t { kAuto, kDestroy, kRst };
+const char* reap_method_name(ReapMethod m);  // "auto", "destroy", "rst"
+
+struct Config {
+  std::string source;  // the file it was loaded from
+
+  Duration scan_interval = std::chrono::seconds(10);
+
+  bool dry_run = false;
+  ReapMethod method = ReapMethod::kAuto;
+  uint32_t max_per_scan = 100;
+  std::vector<Match> protect;  // never touched, whatever a policy says
+
+  std::string metrics_listen = "127.0.0.1:10126";
+
+  std::vector<Policy> policies;  // the first whose match fits a socket decides
+
+  // The kernel filter for a scan that needs only what some policy matches:
+  // the union of the policies' states and their match blocks as bytecode.
+  SocketFilter scan_filter() const;
+};
+
+}  // namespace tcpreap

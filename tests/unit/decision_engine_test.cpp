@@ -1,0 +1,337 @@
+#include "decide/decision_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "decide/dead_rules.h"
+
+namespace tcpreap {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = DecisionEngine::Clock;
+
+// A socket as a dump would show it; times in ms.
+struct Sock {
+  uint64_t cookie = 1;
+  const char* remote = "10.0.0.2";
+  uint16_t local_port = 2181;
+  uint16_t remote_port = 40000;
+  TcpState state = TcpState::kEstablished;
+  uint32_t last_data_recv = 100;
+  uint32_t last_ack_recv = 100;
+  uint32_t last_data_sent = 100;
+  uint32_t unacked = 0;
+  uint8_t probes = 0;
+  uint8_t retransmits = 0;
+  bool info = true;
+
+  TcpSocket make() const {
+    TcpSocket s;
+    s.remote = *IpAddress::parse(remote);
+    s.family = s.remote.family;
+    s.local = s.family == Family::kIPv4 ? *IpAddress::parse("10.0.0.1") : *IpAddress::parse("fd00::1");
+    s.local_port = local_port;
+    s.remote_port = remote_port;
+    s.state = static_cast<uint8_t>(state);
+    s.cookie = cookie;
+    if (info) {
+      TcpInfo ti;
+      ti.last_data_recv_ms = last_data_recv;
+      ti.last_ack_recv_ms = last_ack_recv;
+      ti.last_data_sent_ms = last_data_sent;
+      ti.unacked = unacked;
+      ti.probes = probes;
+      ti.retransmits = retransmits;
+      ti.backoff = retransmits;
+      s.info = ti;
+    }
+    return s;
+  }
+};
+
+Policy policy(std::string name, DeadWhen dw, uint32_t confirm = 1) {
+  Policy p;
+  p.name = std::move(name);
+  p.match.local_ports = {{2181, 2181}};
+  p.match.states = StateSet::of(TcpState::kEstablished) | StateSet::of(TcpState::kCloseWait);
+  p.dead_when = std::move(dw);
+  p.confirm = confirm;
+  return p;
+}
+
+DeadWhen silent(Duration d) {
+  DeadWhen dw;
+  dw.silent_for = d;
+  return dw;
+}
+
+Config config_of(std::vector<Policy> policies) {
+  Config c;
+  c.policies = std::move(policies);
+  return c;
+}
+
+// ---- the per-socket rules, table-driven ----
+
+struct RuleCase {
+  const char* name;
+  Sock sock;
+  DeadWhen dead_when;
+  uint32_t observed_in_state_ms;
+  std::optional<DeadFinding> expected;
+};
+
+TEST(DeadRules, Table) {
+  DeadWhen both;
+  both.silent_for = 120s;
+  both.unacked_for = 30s;
+  DeadWhen close_wait;
+  close_wait.in_state_for = {{static_cast<uint8_t>(TcpState::kCloseWait), 5min}};
+  DeadWhen fin_wait_1;
+  fin_wait_1.in_state_for = {{static_cast<uint8_t>(TcpState::kFinWait1), 1min}};
+  const std::vector<RuleCase> cases = {
+      {"fresh", {}, both, 0, std::nullopt},
+      {"silent exactly at the limit", {.last_data_recv = 120'000, .last_ack_recv = 120'000}, both, 0,
+       DeadFinding{DeadReason::kSilent, 120s}},
+      {"silent just below", {.last_data_recv = 119'999, .last_ack_recv = 119'999}, both, 0, std::nullopt},
+      {"an ACK is something received", {.last_data_recv = 500'000, .last_ack_recv = 1'000}, both, 0, std::nullopt},
+      {"unacked data, no ACK for 40s", {.last_ack_recv = 40'000, .last_data_sent = 40'000, .unacked = 3}, both, 0,
+       DeadFinding{DeadReason::kUnacked, 30s}},
+      {"unacked data just sent after a long idle", {.last_data_recv = 100, .last_ack_recv = 3'600'000,
+                                                     .last_data_sent = 5, .unacked = 1},
+       both, 0, std::nullopt},
+      {"no data outstanding, old ACK", {.last_data_recv = 50, .last_ack_recv = 40'000, .unacked = 0}, both, 0,
+       std::nullopt},
+      {"zero-window probes unanswered", {.last_data_recv = 50, .last_ack_recv = 31'000, .probes = 4}, both, 0,
+       DeadFinding{DeadReason::kUnacked, 30s}},
+      {"a live zero-window reader ACKs its probes", {.last_data_recv = 50, .last_ack_recv = 200, .probes = 6}, both,
+       0, std::nullopt},
+      {"silent wins over unacked", {.last_data_recv = 200'000, .last_ack_recv = 200'000, .last_data_sent = 200'000,
+                                    .unacked = 2},
+       both, 0, DeadFinding{DeadReason::kSilent, 120s}},
+      {"close-wait since the peer's FIN", {.state = TcpState::kCloseWait, .last_data_recv = 301'000,
+                                           .last_ack_recv = 300'000},
+       close_wait, 0, DeadFinding{DeadReason::kStateTimeout, 5min}},
+      {"close-wait not yet", {.state = TcpState::kCloseWait, .last_data_recv = 10'000, .last_ack_recv = 10'000},
+       close_wait, 0, std::nullopt},
+      {"fin-wait-1 needs observed time", {.state = TcpState::kFinWait1, .last_data_recv = 900'000,
+                                          .last_ack_recv = 900'000},
+       fin_wait_1, 0, std::nullopt},
+      {"fin-wait-1 observed long enough", {.state = TcpState::kFinWait1}, fin_wait_1, 60'000,
+       DeadFinding{DeadReason::kStateTimeout, 1min}},
+      {"the timeout is for another state", {.state = TcpState::kEstablished}, fin_wait_1, 900'000, std::nullopt},
+      {"no tcp_info (TIME-WAIT, request)", {.info = false}, both, 0, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const TcpSocket s = c.sock.make();
+    EXPECT_EQ(find_dead(figures_of(s, c.observed_in_state_ms), s.state, c.dead_when), c.expected);
+  }
+}
+
+// ---- the engine ----
+
+class Engine {
+ public:
+  explicit Engine(Config c) : engine_(std::move(c)) {}
+  // One scan at t0 + `at`; returns every socket's decision in input order.
+  std::vector<Decision> scan(Duration at, const std::vector<Sock>& socks) {
+    engine_.begin_scan(t0_ + at);
+    std::vector<std::optional<Decision>> now;
+    for (const auto& s : socks) now.push_back(engine_.observe(s.make()));
+    const auto& kept = engine_.finish_scan();
+    std::vector<Decision> out;
+    size_t k = 0;
+    for (auto& d : now) out.push_back(d ? *d : kept.at(k++).decision);
+    EXPECT_EQ(k, kept.size());
+    return out;
+  }
+  DecisionEngine& engine() { return engine_; }
+
+ private:
+  DecisionEngine engine_;
+  Clock::time_point t0_ = Clock::time_point() + 1h;
+};
+
+const Sock kSilent{.last_data_recv = 200'000, .last_ack_recv = 200'000};
+
+TEST(DecisionEngine, OutOfScopeWhenNoPolicyMatches) {
+  Engine e(config_of({policy("zk", silent(60s))}));
+  auto d = e.scan(0s, {{.local_port = 22, .last_data_recv = 900'000, .last_ack_recv = 900'000}});
+  EXPECT_EQ(d[0].verdict, Verdict::kOutOfScope);
+  EXPECT_EQ(d[0].policy, -1);
+  EXPECT_EQ(e.engine().remembered(), 0u);
+}
+
+TEST(DecisionEngine, TheFirstMatchingPolicyDecides) {
+  Policy narrow = policy("narrow", silent(10min));
+  narrow.match.remote = {*Cidr::parse("10.0.0.0/24")};
+  Engine e(config_of({narrow, policy("wide", silent(60s))}));
+  auto d = e.scan(0s, {{.cookie = 1, .remote = "10.0.0.9", .last_data_recv = 200'000, .last_ack_recv = 200'000},
+                       {.cookie = 2, .remote = "10.1.0.9", .last_data_recv = 200'000, .last_ack_recv = 200'000}});
+  EXPECT_EQ(d[0].policy, 0);
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);  // 200 s < 10 min
+  EXPECT_EQ(d[1].policy, 1);
+  EXPECT_EQ(d[1].verdict, Verdict::kDead);
+  EXPECT_EQ(d[1].reason, DeadReason::kSilent);
+  EXPECT_EQ(d[1].threshold, 60s);
+  EXPECT_EQ(d[1].figures.last_recv_ms, 200'000u);
+}
+
+TEST(DecisionEngine, ProtectionWinsOverEveryPolicy) {
+  Config c = config_of({policy("zk", silent(60s))});
+  Match keep;
+  keep.remote = {*Cidr::parse("10.0.0.2/32")};
+  keep.states = StateSet::all();
+  c.protect = {keep};
+  Engine e(c);
+  auto d = e.scan(0s, {kSilent, {.cookie = 2, .remote = "10.0.0.3", .last_data_recv = 200'000,
+                                 .last_ack_recv = 200'000}});
+  EXPECT_EQ(d[0].verdict, Verdict::kProtected);
+  EXPECT_EQ(d[0].policy, 0);
+  EXPECT_EQ(d[1].verdict, Verdict::kDead);
+}
+
+TEST(DecisionEngine, ConfirmNeedsConsecutiveScans) {
+  Engine e(config_of({policy("zk", silent(60s), 3)}));
+  auto d1 = e.scan(0s, {kSilent});
+  EXPECT_EQ(d1[0].verdict, Verdict::kSuspect);
+  EXPECT_EQ(d1[0].dead_scans, 1u);
+  EXPECT_EQ(d1[0].confirm, 3u);
+  auto d2 = e.scan(10s, {kSilent});
+  EXPECT_EQ(d2[0].verdict, Verdict::kSuspect);
+  EXPECT_EQ(d2[0].dead_scans, 2u);
+  // Something arrived: the count starts over.
+  auto d3 = e.scan(20s, {{.last_data_recv = 5, .last_ack_recv = 5}});
+  EXPECT_EQ(d3[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(d3[0].dead_scans, 0u);
+  e.scan(30s, {kSilent});
+  e.scan(40s, {kSilent});
+  auto d6 = e.scan(50s, {kSilent});
+  EXPECT_EQ(d6[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d6[0].dead_scans, 3u);
+}
+
+TEST(DecisionEngine, ConfirmOverrideLetsOneScanStandForAll) {
+  Engine e(config_of({policy("zk", silent(60s), 3)}));
+  e.engine().override_confirm(1);
+  auto d = e.scan(0s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].confirm, 1u);
+}
+
+TEST(DecisionEngine, ARecycledFourTupleIsANewSocket) {
+  Engine e(config_of({policy("zk", silent(60s), 2)}));
+  EXPECT_EQ(e.scan(0s, {kSilent})[0].dead_scans, 1u);
+  Sock reused = kSilent;
+  reused.cookie = 99;  // same addresses and ports, another socket
+  auto d = e.scan(10s, {reused});
+  EXPECT_EQ(d[0].dead_scans, 1u);
+  EXPECT_EQ(d[0].verdict, Verdict::kSuspect);
+}
+
+TEST(DecisionEngine, ForgetsSocketsThatDisappear) {
+  Engine e(config_of({policy("zk", silent(60s), 2)}));
+  e.scan(0s, {kSilent, {.cookie = 2}, {.cookie = 3}});
+  EXPECT_EQ(e.engine().remembered(), 3u);
+  e.scan(10s, {{.cookie = 3}});
+  EXPECT_EQ(e.engine().remembered(), 1u);
+  // Cookie 1 comes back (it cannot, really): it starts from nothing.
+  EXPECT_EQ(e.scan(20s, {kSilent})[0].dead_scans, 1u);
+}
+
+TEST(DecisionEngine, TimeInStateIsObservedAcrossScans) {
+  DeadWhen dw;
+  dw.in_state_for = {{static_cast<uint8_t>(TcpState::kEstablished), 30s}};
+  Engine e(config_of({policy("zk", dw)}));
+  EXPECT_EQ(e.scan(0s, {{}})[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(e.scan(20s, {{}})[0].figures.in_state_ms, 20'000u);
+  auto d = e.scan(30s, {{}});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].reason, DeadReason::kStateTimeout);
+  // A change of state restarts the clock.
+  EXPECT_EQ(e.scan(40s, {{.state = TcpState::kCloseWait}})[0].figures.in_state_ms, 100u);  // last_recv bound
+}
+
+TEST(DecisionEngine, PerPeerLimitReapsThePeersLongestSilentFirst) {
+  Policy p = policy("zk", silent(1h));
+  p.per_peer_limit = PerPeerLimit{2, 60s};
+  Engine e(config_of({p}));
+  auto d = e.scan(0s, {
+                          {.cookie = 1, .remote = "10.0.0.2", .last_data_recv = 70'000, .last_ack_recv = 70'000},
+                          {.cookie = 2, .remote = "10.0.0.2", .last_data_recv = 900'000, .last_ack_recv = 900'000},
+                          {.cookie = 3, .remote = "10.0.0.2", .last_data_recv = 10, .last_ack_recv = 10},
+                          {.cookie = 4, .remote = "10.0.0.2", .last_data_recv = 80'000, .last_ack_recv = 80'000},
+                          {.cookie = 5, .remote = "10.0.0.3", .last_data_recv = 900'000, .last_ack_recv = 900'000},
+                      });
+  // Peer 10.0.0.2 holds 4 > 2: its two longest-silent (900 s, 80 s) go.
+  EXPECT_EQ(d[1].verdict, Verdict::kDead);
+  EXPECT_EQ(d[1].reason, DeadReason::kPerPeerLimit);
+  EXPECT_EQ(d[1].figures.peer_connections, 4u);
+  EXPECT_EQ(d[3].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(d[2].verdict, Verdict::kAlive);
+  // The other peer is within its limit.
+  EXPECT_EQ(d[4].verdict, Verdict::kAlive);
+  EXPECT_EQ(d[4].figures.peer_connections, 1u);
+}
+
+TEST(DecisionEngine, PerPeerLimitSparesTheRecentlyHeard) {
+  Policy p = policy("zk", silent(1h));
+  p.per_peer_limit = PerPeerLimit{1, 60s};
+  Engine e(config_of({p}));
+  auto d = e.scan(0s, {{.cookie = 1, .last_data_recv = 30'000, .last_ack_recv = 30'000},
+                       {.cookie = 2, .last_data_recv = 20'000, .last_ack_recv = 20'000}});
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive) << "over the limit, but heard from 30 s ago (< min_silent 60 s)";
+  EXPECT_EQ(d[1].verdict, Verdict::kAlive);
+}
+
+TEST(DecisionEngine, PerPeerLimitCountsV4MappedAsTheSamePeer) {
+  Policy p = policy("zk", silent(1h));
+  p.per_peer_limit = PerPeerLimit{1, 60s};
+  Engine e(config_of({p}));
+  auto d = e.scan(0s, {{.cookie = 1, .remote = "10.0.0.2", .last_data_recv = 70'000, .last_ack_recv = 70'000},
+                       {.cookie = 2, .remote = "::ffff:10.0.0.2", .last_data_recv = 90'000, .last_ack_recv = 90'000}});
+  EXPECT_EQ(d[0].figures.peer_connections, 2u);
+  EXPECT_EQ(d[1].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);
+}
+
+TEST(DecisionEngine, CapsHoldBackTheRestLongestSilentFirst) {
+  Policy a = policy("a", silent(60s));
+  a.max_per_scan = 1;
+  a.match.remote = {*Cidr::parse("10.0.0.0/24")};
+  Config c = config_of({a, policy("b", silent(60s))});
+  c.max_per_scan = 2;
+  Engine e(c);
+  auto d = e.scan(0s, {
+                          {.cookie = 1, .remote = "10.0.0.2", .last_data_recv = 100'000, .last_ack_recv = 100'000},
+                          {.cookie = 2, .remote = "10.0.0.3", .last_data_recv = 300'000, .last_ack_recv = 300'000},
+                          {.cookie = 3, .remote = "10.9.0.1", .last_data_recv = 200'000, .last_ack_recv = 200'000},
+                          {.cookie = 4, .remote = "10.9.0.2", .last_data_recv = 150'000, .last_ack_recv = 150'000},
+                      });
+  for (const auto& x : d) EXPECT_EQ(x.verdict, Verdict::kDead);
+  EXPECT_FALSE(d[1].held_back);  // a: longest silent of its policy
+  EXPECT_TRUE(d[0].held_back);   // a: over a's own cap of 1
+  EXPECT_FALSE(d[2].held_back);  // b: second of the global 2
+  EXPECT_TRUE(d[3].held_back);   // over the global cap
+  // Held back is not lost: the next scan acts on it.
+  auto next = e.scan(10s, {{.cookie = 1, .remote = "10.0.0.2", .last_data_recv = 110'000, .last_ack_recv = 110'000},
+                           {.cookie = 4, .remote = "10.9.0.2", .last_data_recv = 160'000, .last_ack_recv = 160'000}});
+  EXPECT_FALSE(next[0].held_back);
+  EXPECT_FALSE(next[1].held_back);
+}
+
+TEST(DecisionEngine, ReloadKeepsHistoryWhileThePolicyKeepsItsName) {
+  Engine e(config_of({policy("zk", silent(60s), 3)}));
+  e.scan(0s, {kSilent, {.cookie = 2, .remote_port = 1, .last_data_recv = 200'000, .last_ack_recv = 200'000}});
+  Policy renamed = policy("other", silent(60s), 3);
+  renamed.match.remote_ports = {{1, 1}};
+  e.engine().reload(config_of({renamed, policy("zk", silent(60s), 3)}));
+  auto d = e.scan(10s, {kSilent, {.cookie = 2, .remote_port = 1, .last_data_recv = 210'000, .last_ack_recv = 210'000}});
+  EXPECT_EQ(d[0].dead_scans, 2u) << "still decided by 'zk'";
+  EXPECT_EQ(d[1].dead_scans, 1u) << "now decided by 'other': starts over";
+}
+
+}  // namespace
+}  // namespace tcpreap
