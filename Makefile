@@ -42,7 +42,7 @@ build: test-deps
 	cmake -S . -B build $(CMAKE_COMMON)
 	cmake --build build -j$(JOBS)
 
-# Every test: the fuzzer briefly, then unit + integration (root, network
+# Every test: the fuzzers briefly, then unit + integration (root, network
 # namespaces) under ASan/UBSan, then the same on the plain build.
 # TCPREAP_REQUIRE_INTEGRATION=1 turns a skipped kernel test into a failure.
 test: build fuzz
@@ -61,6 +61,9 @@ fuzz: test-deps
 	./build-fuzz/tests/fuzz/fuzz_seed_maker build-fuzz/corpus
 	./build-fuzz/tests/fuzz/inet_diag_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/ build-fuzz/corpus
+	rm -rf build-fuzz/config-corpus && cp -r tests/fuzz/config_corpus build-fuzz/config-corpus
+	./build-fuzz/tests/fuzz/config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/config- build-fuzz/config-corpus
 
 # The scan benchmark (numbers, not assertions): tests/bench/README.md.
 bench: deps

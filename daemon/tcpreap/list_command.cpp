@@ -1,18 +1,25 @@
 // `tcpreap list`: one scan, printed as a table, JSON lines, or a count.
 // Every filter option goes to the kernel (state mask, dump families,
 // inet_diag bytecode): sockets that do not match never reach this process.
+// With --config, each socket also gets the verdict the policies give it:
+// the operator's dry run, touching nothing.
 
 #include "tcpreap/list_command.h"
 
-#include <getopt.h>
-
+#include <charconv>
 #include <cstdio>
 #include <string>
+#include <thread>
 
+#include "config/config_loader.h"
+#include "decide/decision_engine.h"
 #include "diag/socket_scanner.h"
+#include "report/decision_report.h"
 #include "report/socket_json.h"
 #include "report/socket_table.h"
+#include "tcpreap/config_loading.h"
 #include "tcpreap/exit_codes.h"
+#include "tcpreap/option_parser.h"
 
 namespace tcpreap {
 
@@ -40,19 +47,31 @@ constexpr const char* kUsage =
     "      --dst LIST        remote address prefixes\n"
     "  -4, --ipv4            IPv4 sockets only\n"
     "  -6, --ipv6            IPv6 sockets only (with -4: both, the default)\n"
+    "Verdicts (what tcpreap would do right now, touching nothing):\n"
+    "  -c, --config FILE     add each socket's policy, verdict and why\n"
+    "      --only-matched    only sockets some policy matches\n"
+    "      --only-dead       only sockets the policies find dead\n"
+    "      --confirm-scans N scan N times, scan.interval apart, before judging\n"
+    "                        (default 1: one scan stands for a policy's confirm)\n"
     "  -h, --help            this help\n"
     "\n"
     "Repeating a filter option extends its list. Exit status: 0 listed,\n"
-    "1 the kernel refused (the error says why), 2 bad arguments.\n";
+    "1 the kernel refused (the error says why), 2 bad arguments,\n"
+    "78 invalid config.\n";
 
 enum class Output { kTable, kJson, kCount };
 
 struct ListOptions {
   Output output = Output::kTable;
   SocketFilter filter;
+  bool states_given = false;
+  std::optional<std::string> config_path;
+  bool only_matched = false;
+  bool only_dead = false;
+  uint32_t confirm_scans = 1;
 };
 
-enum LongOnly : int { kJson = 256, kCount, kSport, kDport, kPort, kSrc, kDst };
+enum LongOnly : int { kJson = 256, kCount, kSport, kDport, kPort, kSrc, kDst, kOnlyMatched, kOnlyDead, kConfirmScans };
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "tcpreap list: %s\nTry 'tcpreap list --help'.\n", message.c_str());
@@ -65,8 +84,7 @@ Status add_conditions(AnyOf& group, const char* option, const char* text, Parse 
   std::string_view rest = text;
   while (true) {
     auto comma = rest.find(',');
-    auto item = rest.substr(0, comma);
-    auto added = make(item, group);
+    auto added = make(rest.substr(0, comma), group);
     if (!added) return added.error().wrap(option);
     if (comma == std::string_view::npos) return Ok{};
     rest.remove_prefix(comma + 1);
@@ -95,67 +113,75 @@ Status add_prefixes(AnyOf& group, const char* option, const char* text, Conditio
 // (help, or an error already printed).
 std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
   static const option kLong[] = {
-      {"json", no_argument, nullptr, kJson},     {"count", no_argument, nullptr, kCount},
-      {"state", required_argument, nullptr, 's'}, {"sport", required_argument, nullptr, kSport},
-      {"dport", required_argument, nullptr, kDport}, {"port", required_argument, nullptr, kPort},
-      {"src", required_argument, nullptr, kSrc}, {"dst", required_argument, nullptr, kDst},
-      {"ipv4", no_argument, nullptr, '4'},        {"ipv6", no_argument, nullptr, '6'},
-      {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0},
+      {"json", no_argument, nullptr, kJson},
+      {"count", no_argument, nullptr, kCount},
+      {"state", required_argument, nullptr, 's'},
+      {"sport", required_argument, nullptr, kSport},
+      {"dport", required_argument, nullptr, kDport},
+      {"port", required_argument, nullptr, kPort},
+      {"src", required_argument, nullptr, kSrc},
+      {"dst", required_argument, nullptr, kDst},
+      {"ipv4", no_argument, nullptr, '4'},
+      {"ipv6", no_argument, nullptr, '6'},
+      {"config", required_argument, nullptr, 'c'},
+      {"only-matched", no_argument, nullptr, kOnlyMatched},
+      {"only-dead", no_argument, nullptr, kOnlyDead},
+      {"confirm-scans", required_argument, nullptr, kConfirmScans},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
   };
   AnyOf sport, dport, port, src, dst;
   bool v4 = false, v6 = false, json = false, count = false;
   std::optional<StateSet> states;
-  opterr = 0;  // our own messages, naming the option
-  optind = 1;
-  int c;
+  OptionParser options(argc, argv, ":s:46c:h", kLong);
   while (true) {
-    const int before = optind;
-    int index = -1;
-    if ((c = getopt_long(argc, argv, ":s:46h", kLong, &index)) == -1) break;
-    // The argument being parsed: one word for a long option.
-    const std::string token = before < argc ? argv[before] : "";
-    const bool is_long = token.rfind("--", 0) == 0;
-    const std::string name = is_long ? token.substr(2, token.find('=') - 2) : "";
-    // No abbreviations: an option added later must not change what an
-    // operator's script already means.
-    if (index >= 0 && is_long && name != kLong[index].name)
-      return usage_error("unknown option '--" + name + "' (did you mean '--" + kLong[index].name + "'?)");
+    auto next = options.next();
+    if (std::holds_alternative<OptionParser::End>(next)) break;
+    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
+    const auto [code, value] = std::get<OptionParser::Opt>(next);
     Status st = Ok{};
-    switch (c) {
+    switch (code) {
       case kJson: json = true; break;
       case kCount: count = true; break;
       case 's': {
-        auto s = StateSet::parse_list(optarg);
+        auto s = StateSet::parse_list(value);
         if (!s) return usage_error("--state: " + s.error().message());
         states = states ? *states | *s : *s;
         break;
       }
-      case kSport: st = add_ports(sport, "--sport", optarg, {Condition::Kind::kLocalPort}); break;
-      case kDport: st = add_ports(dport, "--dport", optarg, {Condition::Kind::kRemotePort}); break;
+      case kSport: st = add_ports(sport, "--sport", value, {Condition::Kind::kLocalPort}); break;
+      case kDport: st = add_ports(dport, "--dport", value, {Condition::Kind::kRemotePort}); break;
       case kPort:
-        st = add_ports(port, "--port", optarg, {Condition::Kind::kLocalPort, Condition::Kind::kRemotePort});
+        st = add_ports(port, "--port", value, {Condition::Kind::kLocalPort, Condition::Kind::kRemotePort});
         break;
-      case kSrc: st = add_prefixes(src, "--src", optarg, Condition::Kind::kLocalPrefix); break;
-      case kDst: st = add_prefixes(dst, "--dst", optarg, Condition::Kind::kRemotePrefix); break;
+      case kSrc: st = add_prefixes(src, "--src", value, Condition::Kind::kLocalPrefix); break;
+      case kDst: st = add_prefixes(dst, "--dst", value, Condition::Kind::kRemotePrefix); break;
       case '4': v4 = true; break;
       case '6': v6 = true; break;
+      case 'c': opts.config_path = value; break;
+      case kOnlyMatched: opts.only_matched = true; break;
+      case kOnlyDead: opts.only_dead = true; break;
+      case kConfirmScans: {
+        std::string_view v = value;
+        unsigned n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 100)
+          return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
+        opts.confirm_scans = n;
+        break;
+      }
       case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;
-      case ':':
-        if (is_long) return usage_error("option '--" + name + "' needs a value");
-        return usage_error(std::string("option '-") + static_cast<char>(optopt) + "' needs a value");
-      default:
-        if (!is_long) return usage_error(std::string("unknown option '-") + static_cast<char>(optopt) + "'");
-        for (const option* o = kLong; o->name; ++o)
-          if (name == o->name && o->has_arg == no_argument)
-            return usage_error("option '--" + name + "' takes no value");
-        return usage_error("unknown option '--" + name + "'");
     }
     if (!st) return usage_error(st.error().message());
   }
-  if (optind < argc) return usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+  if (options.operand_index() < argc)
+    return usage_error(std::string("unexpected argument '") + argv[options.operand_index()] + "'");
   if (json && count) return usage_error("--json and --count exclude each other");
+  if (!opts.config_path && (opts.only_matched || opts.only_dead || opts.confirm_scans != 1))
+    return usage_error("--only-matched, --only-dead and --confirm-scans need --config FILE");
 
   opts.output = count ? Output::kCount : json ? Output::kJson : Output::kTable;
+  opts.states_given = states.has_value();
   opts.filter.states = states ? *states : StateSet::connected();
   opts.filter.ipv4 = v4 || !v6;
   opts.filter.ipv6 = v6 || !v4;
@@ -164,46 +190,100 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
   return std::nullopt;
 }
 
-class CountSink final : public SocketSink {
+// Formats into one reused buffer and writes it out in large pieces; or
+// only counts.
+class Printer {
  public:
-  void on_socket(const TcpSocket&) override { ++count_; }
-  void on_restart() override { count_ = 0; }
-  uint64_t count() const { return count_; }
-
- private:
-  uint64_t count_ = 0;
-};
-
-// Formats into one reused buffer and writes it out in large pieces.
-class PrintSink final : public SocketSink {
- public:
-  explicit PrintSink(Output output) : output_(output) {
+  Printer(Output output, const Config* config) : output_(output), config_(config) {
     buffer_.reserve(kFlushAt + 4096);
-    if (output_ == Output::kTable) append_table_header(buffer_);
+    if (output_ == Output::kTable) {
+      append_table_header(buffer_);
+      if (config_) append_decision_header(buffer_);
+    }
   }
-  ~PrintSink() override { flush(); }
+  ~Printer() { flush(); }
 
-  void on_socket(const TcpSocket& s) override {
-    if (output_ == Output::kJson)
+  void print(const TcpSocket& s, const Decision* d) {
+    ++count_;
+    if (output_ == Output::kCount) return;
+    if (output_ == Output::kJson) {
       append_json_line(s, buffer_);
-    else
+      if (d) {
+        buffer_.resize(buffer_.size() - 2);  // "}\n"
+        append_decision_json(*d, *config_, buffer_);
+        buffer_ += "}\n";
+      }
+    } else {
       append_table_row(s, buffer_);
+      if (d) append_decision_columns(*d, *config_, buffer_);
+    }
     if (buffer_.size() >= kFlushAt) flush();
   }
-  void on_restart() override {
+  void restart() {
     flush();
-    std::fputs("tcpreap list: the kernel flagged the dump inconsistent; listing again from the start\n", stderr);
+    count_ = 0;
+    if (output_ != Output::kCount)
+      std::fputs("tcpreap list: the kernel flagged the dump inconsistent; listing again from the start\n", stderr);
   }
   void flush() {
     std::fwrite(buffer_.data(), 1, buffer_.size(), stdout);
     buffer_.clear();
   }
+  uint64_t count() const { return count_; }
 
  private:
   static constexpr size_t kFlushAt = 32 * 1024;
   Output output_;
+  const Config* config_;
   std::string buffer_;
+  uint64_t count_ = 0;
 };
+
+class PlainSink final : public SocketSink {
+ public:
+  explicit PlainSink(Printer& p) : printer_(p) {}
+  void on_socket(const TcpSocket& s) override { printer_.print(s, nullptr); }
+  void on_restart() override { printer_.restart(); }
+
+ private:
+  Printer& printer_;
+};
+
+// Decides each socket. Out of scope and protected ones print at once; the
+// rest wait for the end of the scan (per-peer limits need all of them).
+class VerdictSink final : public SocketSink {
+ public:
+  VerdictSink(DecisionEngine& engine, Printer* printer, const ListOptions& opts)
+      : engine_(engine), printer_(printer), opts_(opts) {}
+  void begin() { engine_.begin_scan(DecisionEngine::Clock::now()); }
+  void on_socket(const TcpSocket& s) override {
+    if (auto d = engine_.observe(s); d && printer_ && wanted(*d)) printer_->print(s, &*d);
+  }
+  void on_restart() override {
+    begin();  // the engine drops this scan's entries; history is untouched
+    if (printer_) printer_->restart();
+  }
+  void finish() {
+    for (const auto& e : engine_.finish_scan())
+      if (printer_ && wanted(e.decision)) printer_->print(e.socket, &e.decision);
+  }
+
+ private:
+  bool wanted(const Decision& d) const {
+    if (opts_.only_dead && d.verdict != Verdict::kDead) return false;
+    if (opts_.only_matched && d.policy < 0) return false;
+    return true;
+  }
+  DecisionEngine& engine_;
+  Printer* printer_;
+  const ListOptions& opts_;
+};
+
+int scan_failed(const Error& e) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "tcpreap list: %s\n", e.message().c_str());
+  return exit_code::kFailure;
+}
 
 }  // namespace
 
@@ -211,26 +291,46 @@ int run_list_command(int argc, char** argv) {
   ListOptions opts;
   if (auto done = parse(argc, argv, opts)) return *done;
 
+  std::optional<Config> config;
+  if (opts.config_path) {
+    config = load_config_or_report(*opts.config_path, "list");
+    if (!config) return exit_code::kConfig;
+    if (opts.only_matched || opts.only_dead) {
+      // Only what some policy can match needs to leave the kernel.
+      SocketFilter policies = config->scan_filter();
+      opts.filter.any_clause = std::move(policies.any_clause);
+      if (!opts.states_given) opts.filter.states = policies.states;
+    }
+  }
+
   auto query = ScanQuery::compile(opts.filter);
   if (!query) return usage_error(query.error().message());
   auto scanner = SocketScanner::open();
-  if (!scanner) {
-    std::fprintf(stderr, "tcpreap list: %s\n", scanner.error().message().c_str());
-    return exit_code::kFailure;
-  }
-  Result<ScanStats> stats = ScanStats{};
-  if (opts.output == Output::kCount) {
-    CountSink sink;
-    stats = scanner->scan(*query, sink);
-    if (stats) std::printf("%llu\n", static_cast<unsigned long long>(sink.count()));
+  if (!scanner) return scan_failed(scanner.error());
+
+  if (!config) {
+    Printer printer(opts.output, nullptr);
+    PlainSink sink(printer);
+    if (auto stats = scanner->scan(*query, sink); !stats) return scan_failed(stats.error());
+    if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));
   } else {
-    PrintSink sink(opts.output);
-    stats = scanner->scan(*query, sink);
-  }
-  if (!stats) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "tcpreap list: %s\n", stats.error().message().c_str());
-    return exit_code::kFailure;
+    DecisionEngine engine(*config);
+    // One scan stands for a policy's confirm, unless the operator asks
+    // for real consecutive scans.
+    engine.override_confirm(opts.confirm_scans == 1 ? std::optional<uint32_t>(1) : std::nullopt);
+    for (uint32_t i = 1; i < opts.confirm_scans; ++i) {
+      VerdictSink silent(engine, nullptr, opts);
+      silent.begin();
+      if (auto stats = scanner->scan(*query, silent); !stats) return scan_failed(stats.error());
+      silent.finish();
+      std::this_thread::sleep_for(config->scan_interval);
+    }
+    Printer printer(opts.output, &engine.config());
+    VerdictSink sink(engine, &printer, opts);
+    sink.begin();
+    if (auto stats = scanner->scan(*query, sink); !stats) return scan_failed(stats.error());
+    sink.finish();
+    if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));
   }
   if (std::fflush(stdout) != 0) {
     std::perror("tcpreap list: writing the output");

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tcpreap/check_command.h"
 #include "tcpreap/exit_codes.h"
 #include "tcpreap/list_command.h"
 #include "version.h"
@@ -15,7 +16,9 @@ constexpr const char* kUsage =
     "Finds and reaps dead (half-open) TCP connections.\n"
     "\n"
     "Commands:\n"
-    "  list       list TCP sockets with the figures tcpreap decides on\n"
+    "  list       list TCP sockets with the figures tcpreap decides on,\n"
+    "             and with --config what the policies say of each\n"
+    "  check      validate the config and say what it will do\n"
     "\n"
     "Options:\n"
     "  -h, --help     this help; 'tcpreap COMMAND --help' for a command's\n"
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
     return exit_code::kOk;
   }
   if (!std::strcmp(command, "list")) return run_list_command(argc - 1, argv + 1);
+  if (!std::strcmp(command, "check")) return run_check_command(argc - 1, argv + 1);
   std::fprintf(stderr, "tcpreap: unknown command '%s'\nTry 'tcpreap --help'.\n", command);
   return exit_code::kUsage;
 }

@@ -11,6 +11,10 @@
 #   ss -tin state established                           output to /dev/null
 #   tcpreap list --count --state established --dport P  kernel-filtered scan
 #   diagdump -e -p P -k                                 reference, same filter (1)
+#   tcpreap list --config C --only-matched --count      C: one policy on local port P;
+#                                                       the kernel filters by the policies
+#   tcpreap list --config C --state established --count every socket through the
+#                                                       decision engine
 # (1) only if ../shared/bench/diagdump.c exists next to the repository (or
 #     REFERENCE_SRC names it); otherwise those columns read n/a.
 # Reports wall time (whole process, spawn to reap), peak RSS, counts and the
@@ -237,6 +241,14 @@ bench_one() {
     c_ref_f=$(nsexec "$DIAGDUMP" -e -p "$BASEPORT" -k 2>&1 >/dev/null | sed -n 's/^records=\([0-9]*\).*/\1/p')
   fi
   local expect_f=$(( (n + NPORTS - 1) / NPORTS ))  # connections i with i % NPORTS == 0
+  # One policy on the first listener's port: the server ends of 1 connection in NPORTS.
+  printf 'policies:\n  - name: bench\n    match: { local_ports: [%s] }\n    dead_when: { silent_for: 1h }\n' \
+    "$BASEPORT" >"$TMP/policy.yaml"
+  local c_policy c_decide_all
+  c_policy=$(nsexec "$TCPREAP" list --config "$TMP/policy.yaml" --only-matched --count) ||
+    die "tcpreap list --config --only-matched failed"
+  c_decide_all=$(nsexec "$TCPREAP" list --config "$TMP/policy.yaml" --state established --count) ||
+    die "tcpreap list --config failed"
 
   # --- timed, interleaved ---
   local labels=() cmds=() counts=()
@@ -246,6 +258,8 @@ bench_one() {
   labels+=("ss -tin state established");                                 cmds+=("ss -tin state established");                  counts+=("$c_ss")
   labels+=("tcpreap list --count --state established --dport $BASEPORT"); cmds+=("$TCPREAP list --count --state established --dport $BASEPORT"); counts+=("$c_tcpreap_f")
   labels+=("reference: diagdump -e -p $BASEPORT -k");                    cmds+=("${DIAGDUMP:+$DIAGDUMP -e -p $BASEPORT -k}");  counts+=("$c_ref_f")
+  labels+=("tcpreap list --config C --only-matched --count");           cmds+=("$TCPREAP list --config $TMP/policy.yaml --only-matched --count"); counts+=("$c_policy")
+  labels+=("tcpreap list --config C --state established --count");      cmds+=("$TCPREAP list --config $TMP/policy.yaml --state established --count"); counts+=("$c_decide_all")
   local run_cmds=() i
   for i in "${!cmds[@]}"; do [[ -n ${cmds[i]} ]] && run_cmds+=("${cmds[i]}"); done
   echo "timing: $WARMUP warm-up + $RUNS timed rounds, commands interleaved; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -292,6 +306,10 @@ bench_one() {
     "$(verdict "$r_ref" "<=" $TARGET_REF_RATIO)  (of minima: $(times "$r_ref_min"))"
   printf '%-50s %10s   %-10s %s\n' "tcpreap / reference, kernel-filtered scan" "$(times "$r_filt")" "<= ${TARGET_REF_RATIO}x" \
     "$(verdict "$r_filt" "<=" $TARGET_REF_RATIO)"
+  printf '%-50s %10s   %s\n' "one-policy scan (kernel union filter) / full scan" \
+    "$(times "$(ratio "${MED[6]}" "${MED[1]}")")" "(C: one policy on local port $BASEPORT; $c_policy of $c_tcpreap match)"
+  printf '%-50s %10s   %s\n' "deciding every socket / plain full scan" "$(times "$(ratio "${MED[7]}" "${MED[1]}")")" \
+    "(the decision engine on every socket, no policy filter in the kernel)"
   printf '%-50s %10s   %-10s %s\n' "ss -tin / tcpreap" "$(times "$r_ss")" ">= ${TARGET_SS_RATIO}x" \
     "$(verdict "$r_ss" ">=" $TARGET_SS_RATIO)"
   printf '%-50s %10s   %-10s %s\n' "tcpreap peak RSS (full scan)" "$(awk -v k="${RSS[1]}" 'BEGIN{printf "%.1f MiB", k/1024}')" \

@@ -1,0 +1,976 @@
+#include "config/config_loader.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <span>
+#include <sstream>
+
+#include "config/config_summary.h"
+#include "config/duration.h"
+#include "config/edit_distance.h"
+
+namespace tcpreap {
+
+namespace {
+
+// The limits a value must respect, beyond its type.
+// A scan walks every socket of the host: more often than 10 times a second
+// is a busy loop, not a reaper.
+constexpr Duration kMinScanInterval{100};
+// Longer than a year is a typo; it also keeps every duration far from the
+// overflow of the microsecond clocks the daemon adds them to.
+constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
+// Every socket is matched against the policies in turn, and the loader
+// compares each pair for reachability: a thousand is more than any host needs.
+constexpr size_t kMaxPolicies = 1000;
+// Policy names go into metric labels and log lines.
+constexpr size_t kMaxPolicyNameLength = 64;
+// Scalars quoted in messages are cut to this many bytes.
+constexpr size_t kMaxQuotedLength = 40;
+
+// A 1-based place in the file; line 0 for none.
+struct Pos {
+  int line = 0;
+  int column = 0;
+};
+
+Pos pos_of(const YAML::Mark& m) {
+  if (m.is_null() || m.line < 0 || m.column < 0) return {};
+  return {m.line + 1, m.column + 1};  // yaml-cpp counts from 0
+}
+
+// Where a node was written. yaml-cpp marks an empty value (`key:` and
+// nothing) at the next token, so empty values point at `fallback`: their key.
+Pos pos_of(const YAML::Node& n, Pos fallback) {
+  if (n.IsNull()) return fallback;
+  const Pos p = pos_of(n.Mark());
+  return p.line == 0 ? fallback : p;
+}
+
+std::string at_line(Pos p) { return "line " + std::to_string(p.line) + ":" + std::to_string(p.column); }
+
+// Control characters would break a one-line message.
+std::string printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if ((static_cast<unsigned char>(c) < 0x20) || c == 0x7f) c = '?';
+  return out;
+}
+
+// 'text' for a message: printable, and cut (on a UTF-8 boundary) if long.
+std::string quoted(std::string_view s) {
+  if (s.size() <= kMaxQuotedLength) return "'" + printable(s) + "'";
+  size_t cut = kMaxQuotedLength;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  return "'" + printable(s.substr(0, cut)) + "...'";
+}
+
+// What was found where something else was expected.
+std::string got(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return quoted(n.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::string join_path(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// A value and where it came from: `path` names it in messages
+// ("policies[0].match.local_ports[1]").
+struct Value {
+  YAML::Node node;
+  std::string path;
+  Pos pos;
+};
+
+// A key a map accepts. An alias (`local_port`) stands for its canonical key
+// (`local_ports`); messages list only the canonical ones.
+struct KeySpec {
+  std::string_view name;
+  std::string_view canonical;  // empty: the key is canonical
+  std::string_view canonical_name() const { return canonical.empty() ? name : canonical; }
+};
+
+constexpr KeySpec kTopKeys[] = {{"scan", {}}, {"reap", {}}, {"metrics", {}}, {"policies", {}}};
+constexpr KeySpec kScanKeys[] = {{"interval", {}}};
+constexpr KeySpec kReapKeys[] = {{"dry_run", {}}, {"method", {}}, {"max_per_scan", {}}, {"protect", {}}};
+constexpr KeySpec kMetricsKeys[] = {{"listen", {}}};
+constexpr KeySpec kPolicyKeys[] = {{"name", {}},    {"match", {}},        {"dead_when", {}},
+                                   {"confirm", {}}, {"max_per_scan", {}}, {"per_peer_limit", {}}};
+constexpr KeySpec kMatchKeys[] = {
+    {"local_ports", {}},
+    {"remote_ports", {}},
+    {"ports", {}},
+    {"local", {}},
+    {"remote", {}},
+    {"states", {}},
+    {"local_port", "local_ports"},
+    {"remote_port", "remote_ports"},
+    {"port", "ports"},
+};
+constexpr KeySpec kDeadWhenKeys[] = {{"silent_for", {}}, {"unacked_for", {}}, {"in_state_for", {}}};
+constexpr KeySpec kPerPeerKeys[] = {{"max", {}}, {"min_silent", {}}};
+
+// The known keys of one map, by canonical name, first occurrence only.
+class Fields {
+ public:
+  void add(std::string_view canonical, Value v) { fields_.emplace_back(canonical, std::move(v)); }
+  const Value* get(std::string_view canonical) const {
+    for (const auto& [name, f] : fields_)
+      if (name == canonical) return &f;
+    return nullptr;
+  }
+  bool empty() const { return fields_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string_view, Value>> fields_;
+};
+
+// What the walk learnt about one policy, for the checks across policies.
+struct PolicySeen {
+  std::optional<std::string> name;
+  std::optional<Match> match;
+  Pos pos;
+};
+
+// Where `text` first nests deeper than kMaxConfigNesting, judged without
+// parsing, so that such text is refused with a clear message before yaml-cpp
+// recurses into it (its own guard stops near 500 levels with a bare "bad
+// file"). Counts open flow brackets plus open block collections: a line's
+// indentation opens a level that counts once a "- " entry or a "key:" shows
+// it is a collection. Comments, quoted and block scalars are skipped. An
+// estimate: exotic text (brackets inside multi-line plain scalars) may count
+// deeper than it is, and a sequence written at its key's indentation is not
+// counted, so the real depth can reach twice the limit - far below yaml-cpp's
+// guard, which stays behind this one.
+std::optional<Pos> nesting_too_deep(std::string_view text) {
+  struct Level {
+    size_t column;
+    bool collection;  // seen to be a block sequence or map
+  };
+  std::vector<Level> levels;                  // the open block nodes, innermost last
+  size_t block_depth = 0;                     // how many of `levels` are collections
+  int flow = 0;                               // open [ and {
+  char quote = 0;                             // '"' or '\'' inside a quoted scalar, which may span lines
+  std::optional<size_t> block_scalar_parent;  // indentation of the line that opened a | or > scalar
+  constexpr size_t kMax = kMaxConfigNesting;
+  auto too_deep = [&] { return block_depth + static_cast<size_t>(flow) > kMax; };
+  auto pop = [&] {
+    if (levels.back().collection) --block_depth;
+    levels.pop_back();
+  };
+  auto confirm_innermost = [&] {
+    if (!levels.empty() && !levels.back().collection) {
+      levels.back().collection = true;
+      ++block_depth;
+    }
+  };
+
+  int line_no = 0;
+  size_t start = 0;
+  while (true) {
+    const size_t newline = text.find('\n', start);
+    const size_t end = newline == std::string_view::npos ? text.size() : newline;
+    const std::string_view line = text.substr(start, end - start);
+    ++line_no;
+    auto here = [&](size_t column) { return Pos{line_no, static_cast<int>(std::min<size_t>(column, 1 << 30)) + 1}; };
+
+    size_t p = 0;
+    while (p < line.size() && line[p] == ' ') ++p;
+    const size_t indent = p;
+    const bool whitespace_only = line.find_first_not_of(" \t\r") == std::string_view::npos;
+    bool scan_line = true;
+    if (block_scalar_parent) {
+      if (whitespace_only || indent > *block_scalar_parent)
+        scan_line = false;  // the scalar's text
+      else
+        block_scalar_parent.reset();
+    }
+    if (scan_line && quote != 0) p = 0;  // the quoted scalar goes on, spaces and all
+    if (scan_line && quote == 0 && flow == 0) {
+      if (whitespace_only || line[p] == '#') scan_line = false;
+      if (scan_line) {
+        while (!levels.empty() && levels.back().column > indent) pop();
+        if (levels.empty() || levels.back().column < indent) levels.push_back({indent, false});
+        // "- - x", "- ? x": each entry shows a sequence (or complex-key map)
+        // and opens a node on the same line.
+        while (p < line.size() && (line[p] == '-' || line[p] == '?') &&
+               (p + 1 == line.size() || line[p + 1] == ' ' || line[p + 1] == '\r')) {
+          confirm_innermost();
+          if (too_deep()) return here(p);
+          ++p;
+          while (p < line.size() && line[p] == ' ') ++p;
+          levels.push_back({p, false});
+        }
+      }
+    }
+    bool node_start = true;  // a new node may begin here (quoted, flow, block scalar)
+    char prev = ' ';
+    for (; scan_line && p < line.size(); ++p) {
+      const char c = line[p];
+      if (quote == '"') {
+        if (c == '\\')
+          ++p;
+        else if (c == '"')
+          quote = 0;
+        prev = c;
+        continue;
+      }
+      if (quote == '\'') {
+        if (c == '\'') {
+          if (p + 1 < line.size() && line[p + 1] == '\'')
+            ++p;  // '' is a quote inside
+          else
+            quote = 0;
+        }
+        prev = c;
+        continue;
+      }
+      if (c == ' ' || c == '\t' || c == '\r') {
+        prev = ' ';
+        continue;
+      }
+      if (c == '#' && prev == ' ') break;  // a comment
+      if ((c == '[' || c == '{') && (node_start || flow > 0)) {
+        ++flow;
+        if (too_deep()) return here(p);
+        node_start = true;
+      } else if ((c == ']' || c == '}') && flow > 0) {
+        --flow;
+        node_start = false;
+      } else if (c == ',' && flow > 0) {
+        node_start = true;
+      } else if (c == ':' && (flow > 0 || p + 1 == line.size() || line[p + 1] == ' ' || line[p + 1] == '\r')) {
+        if (flow == 0) {  // "key:" shows the innermost block node is a map
+          confirm_innermost();
+          if (too_deep()) return here(levels.back().column);
+        }
+        node_start = true;
+      } else if (node_start && (c == '"' || c == '\'')) {
+        quote = c;
+        node_start = false;
+      } else if (node_start && flow == 0 && (c == '|' || c == '>')) {
+        block_scalar_parent = indent;
+        break;
+      } else if (node_start && (c == '&' || c == '!')) {
+        while (p + 1 < line.size() && line[p + 1] != ' ') ++p;  // an anchor or tag before its node
+      } else {
+        node_start = false;
+      }
+      prev = c;
+    }
+    if (newline == std::string_view::npos) return std::nullopt;
+    start = newline + 1;
+  }
+}
+
+// Where `text` holds a character YAML does not allow (C0 controls but tab,
+// CR and LF; DEL). yaml-cpp misreads them: on a NUL its LoadAll returns
+// empty documents forever.
+std::optional<std::pair<Pos, unsigned>> control_character(std::string_view text) {
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+      return std::pair(Pos{line, static_cast<int>(std::min<size_t>(i - line_start, 1 << 30)) + 1}, unsigned{c});
+    }
+  }
+  return std::nullopt;
+}
+
+// Notes where each document's content starts; a document of nothing (a
+// trailing `---`) has none.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> content;  // of the last document handled
+
+  void OnDocumentStart(const YAML::Mark&) override { content.reset(); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { note(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { note(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void note(const YAML::Mark& m) {
+    if (!content) content = m;
+  }
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string_view file) : file_(file) {}
+
+  ConfigLoad load(std::string_view yaml) {
+    config_.source = file_;
+    if (yaml.size() > kMaxConfigBytes) {
+      error(Pos{}, "the file is larger than 1 MiB; a config is a page of YAML (is it the right file?)");
+    } else if (auto control = control_character(yaml)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", control->second);
+      error(control->first, std::string("control character ") + hex + " in the file; a config is text");
+    } else if (auto deep = nesting_too_deep(yaml)) {
+      error(*deep, "nested deeper than " + std::to_string(kMaxConfigNesting) + " levels");
+    } else {
+      // yaml-cpp throws: while parsing, and on any misuse of a node. Either
+      // way its exception ends here, with what was found before it.
+      try {
+        const std::string text(yaml);
+        const YAML::Node root = YAML::Load(text);
+        // Is there a second document? Asked of the parser directly, at most
+        // twice: LoadAll would read every document, however many a broken
+        // stream seems to hold.
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DocumentStarts starts;
+        if (parser.HandleNextDocument(starts) && parser.HandleNextDocument(starts) && starts.content)
+          error(pos_of(*starts.content), "a second YAML document; the config is one document");
+        read_document(root);
+      } catch (const YAML::ParserException& e) {
+        error(pos_of(e.mark), "invalid YAML: " + e.msg);
+      } catch (const YAML::Exception& e) {
+        error(pos_of(e.mark), "cannot read the YAML: " + e.msg);
+      } catch (const std::exception& e) {
+        error(Pos{}, std::string("cannot read the YAML: ") + e.what());
+      }
+    }
+    ConfigLoad out;
+    if (errors_.empty()) {
+      out.config = std::move(config_);
+      return out;
+    }
+    std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigDiagnostic& a, const ConfigDiagnostic& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    out.errors = std::move(errors_);
+    return out;
+  }
+
+ private:
+  void error(Pos p, const std::string& message) {
+    errors_.push_back(ConfigDiagnostic{file_, p.line, p.column, printable(message)});
+  }
+  void error(const Value& v, const std::string& message) { error(v.pos, v.path + ": " + message); }
+  void type_error(const Value& v, std::string_view expected) {
+    error(v, "expected " + std::string(expected) + ", got " + got(v.node));
+  }
+
+  void read_document(const YAML::Node& root) {
+    if (root.IsNull()) {
+      error(Pos{}, "the config is empty; 'policies' is required");
+      return;
+    }
+    const Pos root_pos = pos_of(root, {1, 1});
+    if (!root.IsMap()) {
+      error(root_pos, "expected a map of scan, reap, metrics and policies, got " + got(root));
+      return;
+    }
+    const Fields top = fields(Value{root, "", root_pos}, kTopKeys, "at the top level");
+    if (const Value* f = top.get("scan")) read_scan(*f);
+    if (const Value* f = top.get("reap")) read_reap(*f);
+    if (const Value* f = top.get("metrics")) read_metrics(*f);
+    if (const Value* f = top.get("policies"))
+      read_policies(*f);
+    else
+      error(root_pos, "missing 'policies' (at least one policy is required)");
+  }
+
+  // The known keys of a map; reports unknown and repeated keys. `where`
+  // ends the unknown-key message: "in scan", "at the top level".
+  Fields fields(const Value& map, std::span<const KeySpec> keys, const std::string& where) {
+    Fields out;
+    std::map<std::string_view, std::pair<std::string, Pos>> first;  // canonical -> as written, where
+    for (auto it = map.node.begin(); it != map.node.end(); ++it) {
+      const YAML::Node key = it->first;
+      const Pos key_pos = pos_of(key, map.pos);
+      if (!key.IsScalar()) {
+        error(key_pos, map.path + (map.path.empty() ? "" : ": ") + "expected a key name, got " + got(key));
+        continue;
+      }
+      const std::string& name = key.Scalar();
+      const KeySpec* spec = nullptr;
+      for (const KeySpec& k : keys)
+        if (k.name == name) spec = &k;
+      if (spec == nullptr) {
+        unknown_key(name, key_pos, keys, where);
+        continue;
+      }
+      const std::string_view canonical = spec->canonical_name();
+      if (auto seen = first.find(canonical); seen != first.end()) {
+        const auto& [written, at] = seen->second;
+        if (written == name)
+          error(key_pos, "duplicate key " + quoted(name) + " (first at " + at_line(at) + ")");
+        else
+          error(key_pos, "duplicate key " + quoted(name) + " (" + quoted(written) + " is the same key, first at " +
+                             at_line(at) + ")");
+        continue;
+      }
+      first.emplace(canonical, std::pair(name, key_pos));
+      const YAML::Node value = it->second;
+      out.add(canonical, Value{value, join_path(map.path, name), pos_of(value, key_pos)});
+    }
+    return out;
+  }
+
+  void unknown_key(const std::string& name, Pos at, std::span<const KeySpec> keys, const std::string& where) {
+    std::vector<std::string_view> names;
+    for (const KeySpec& k : keys) names.push_back(k.name);
+    std::string message = "unknown key " + quoted(name) + " " + where;
+    if (auto near = nearest_within_reach(name, names)) {
+      message += " (did you mean '" + std::string(*near) + "'?)";
+    } else {
+      std::string known;
+      for (const KeySpec& k : keys)
+        if (k.canonical.empty()) known += (known.empty() ? "" : ", ") + std::string(k.name);
+      message += " (known: " + known + ")";
+    }
+    error(at, message);
+  }
+
+  // A section: a map, or empty (`scan:` with its keys commented out).
+  std::optional<Fields> section(const Value& v, std::span<const KeySpec> keys) {
+    if (v.node.IsNull()) return Fields{};
+    if (!v.node.IsMap()) {
+      type_error(v, "a map");
+      return std::nullopt;
+    }
+    return fields(v, keys, "in " + v.path);
+  }
+
+  void read_scan(const Value& v) {
+    const auto f = section(v, kScanKeys);
+    if (!f) return;
+    if (const Value* interval = f->get("interval")) {
+      if (auto d = duration(*interval, kMinScanInterval)) config_.scan_interval = *d;
+    }
+  }
+
+  void read_reap(const Value& v) {
+    const auto f = section(v, kReapKeys);
+    if (!f) return;
+    if (const Value* dry = f->get("dry_run")) {
+      if (auto b = boolean(*dry)) config_.dry_run = *b;
+    }
+    if (const Value* method = f->get("method")) {
+      if (auto m = reap_method(*method)) config_.method = *m;
+    }
+    if (const Value* max = f->get("max_per_scan")) {
+      if (auto n = count(*max)) config_.max_per_scan = *n;
+    }
+    if (const Value* protect = f->get("protect")) read_protect(*protect);
+  }
+
+  void read_protect(const Value& v) {
+    if (v.node.IsNull()) return;  // every rule commented out
+    if (!v.node.IsSequence()) {
+      type_error(v, "a list of match blocks (- { local_port: 22 })");
+      return;
+    }
+    size_t i = 0;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
+      const YAML::Node item = *it;
+      const Value rule{item, v.path + "[" + std::to_string(i) + "]", pos_of(item, v.pos)};
+      if (auto m = match(rule, /*protect=*/true)) config_.protect.push_back(std::move(*m));
+    }
+  }
+
+  void read_metrics(const Value& v) {
+    const auto f = section(v, kMetricsKeys);
+    if (!f) return;
+    if (const Value* listen = f->get("listen")) {
+      if (auto address = listen_address(*listen)) config_.metrics_listen = *address;
+    }
+  }
+
+  void read_policies(const Value& v) {
+    if (!v.node.IsSequence()) {
+      type_error(v, "a list of policies");
+      return;
+    }
+    if (v.node.size() == 0) {
+      error(v, "[] holds no policy; at least one is required");
+      return;
+    }
+    if (v.node.size() > kMaxPolicies) {
+      error(v, std::to_string(v.node.size()) + " policies; at most " + std::to_string(kMaxPolicies));
+      return;
+    }
+    std::vector<PolicySeen> seen;
+    size_t i = 0;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
+      const YAML::Node item = *it;
+      seen.push_back(PolicySeen{{}, {}, pos_of(item, v.pos)});
+      const Value pv{item, v.path + "[" + std::to_string(i) + "]", seen.back().pos};
+      if (auto p = policy(pv, seen.back())) config_.policies.push_back(std::move(*p));
+    }
+    // Names are unique; a policy no socket can reach is a mistake (a
+    // repeated one has its error already).
+    std::map<std::string, Pos> names;  // name -> where first given
+    for (PolicySeen& p : seen) {
+      if (!p.name) continue;
+      auto [first, inserted] = names.emplace(*p.name, p.pos);
+      if (!inserted) {
+        error(p.pos, "duplicate policy name " + quoted(*p.name) + " (first at " + at_line(first->second) + ")");
+        p.name.reset();
+      }
+    }
+    for (size_t b = 0; b < seen.size(); ++b) {
+      if (!seen[b].name || !seen[b].match) continue;
+      for (size_t a = 0; a < b; ++a) {
+        if (!seen[a].name || !seen[a].match) continue;
+        if (seen[b].match->is_covered_by(*seen[a].match)) {
+          error(seen[b].pos, "policy " + quoted(*seen[b].name) + " can never decide: policy " + quoted(*seen[a].name) +
+                                 " (line " + std::to_string(seen[a].pos.line) + ") matches every socket it does");
+          break;
+        }
+      }
+    }
+  }
+
+  std::optional<Policy> policy(const Value& v, PolicySeen& seen) {
+    if (!v.node.IsMap()) {
+      type_error(v, "a policy (a map with name, match and dead_when)");
+      return std::nullopt;
+    }
+    const size_t errors_before = errors_.size();
+    const Fields f = fields(v, kPolicyKeys, "in " + v.path);
+    Policy p;
+    p.mark = SourceMark{v.pos.line, v.pos.column};
+    for (const char* required : {"name", "match", "dead_when"})
+      if (!f.get(required)) error(v, std::string("missing '") + required + "'");
+    if (const Value* name = f.get("name")) {
+      if (auto n = policy_name(*name)) p.name = seen.name.emplace(std::move(*n));
+    }
+    if (const Value* m = f.get("match")) {
+      if (m->node.IsNull())
+        type_error(*m, "a match block (write match: {} to match every socket in state established)");
+      else if (auto mm = match(*m, /*protect=*/false))
+        p.match = seen.match.emplace(std::move(*mm));
+    }
+    if (const Value* d = f.get("dead_when")) {
+      if (auto dw = dead_when(*d, seen.match ? &seen.match->states : nullptr)) p.dead_when = std::move(*dw);
+    }
+    if (const Value* c = f.get("confirm")) {
+      if (auto n = count(*c)) p.confirm = *n;
+    }
+    if (const Value* c = f.get("max_per_scan")) {
+      if (auto n = count(*c)) p.max_per_scan = *n;
+    }
+    if (const Value* l = f.get("per_peer_limit")) {
+      if (auto pl = per_peer_limit(*l)) p.per_peer_limit = *pl;
+    }
+    if (errors_.size() != errors_before) return std::nullopt;
+    return p;
+  }
+
+  std::optional<std::string> policy_name(const Value& v) {
+    auto text = scalar(v, "a policy name");
+    if (!text) return std::nullopt;
+    const std::string& s = *text;
+    auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    bool ok = !s.empty() && lower_or_digit(s[0]);
+    for (char c : s) ok = ok && (lower_or_digit(c) || c == '_' || c == '.' || c == '-');
+    if (!ok) {
+      error(v, quoted(s) +
+                   " is not a valid policy name: use lowercase letters, digits, '_', '.' and '-', "
+                   "starting with a letter or digit");
+      return std::nullopt;
+    }
+    if (s.size() > kMaxPolicyNameLength) {
+      error(v, "the name is " + std::to_string(s.size()) + " characters long; at most " +
+                   std::to_string(kMaxPolicyNameLength));
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A match block. Protect rules default to every state, policies to
+  // established; a protect rule must narrow something.
+  std::optional<Match> match(const Value& v, bool protect) {
+    if (!v.node.IsMap()) {
+      type_error(v, "a match block (a map such as { local_port: 22 })");
+      return std::nullopt;
+    }
+    const size_t errors_before = errors_.size();
+    const Fields f = fields(v, kMatchKeys, "in " + v.path);
+    Match m;
+    m.local_ports = ports(f.get("local_ports"));
+    m.remote_ports = ports(f.get("remote_ports"));
+    m.ports = ports(f.get("ports"));
+    m.local = prefixes(f.get("local"));
+    m.remote = prefixes(f.get("remote"));
+    m.states = protect ? StateSet::all() : StateSet::of(TcpState::kEstablished);
+    if (const Value* s = f.get("states")) {
+      if (auto states = state_list(*s)) m.states = *states;
+    }
+    if (errors_.size() != errors_before) return std::nullopt;
+    if (protect && m.local_ports.empty() && m.remote_ports.empty() && m.ports.empty() && m.local.empty() &&
+        m.remote.empty() && m.states == StateSet::all()) {
+      error(v, "an empty protect rule would protect every socket");
+      return std::nullopt;
+    }
+    return m;
+  }
+
+  // The items of a match list: a sequence, or one scalar standing alone.
+  std::optional<std::vector<Value>> items(const Value& v, std::string_view item) {
+    std::vector<Value> out;
+    if (v.node.IsScalar()) {
+      out.push_back(v);
+      return out;
+    }
+    if (!v.node.IsSequence()) {
+      type_error(v, std::string(item) + " or a list of them");
+      return std::nullopt;
+    }
+    if (v.node.size() == 0) {
+      error(v, "[] matches nothing");
+      return std::nullopt;
+    }
+    size_t i = 0;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i)
+      out.push_back(Value{*it, v.path + "[" + std::to_string(i) + "]", pos_of(*it, v.pos)});
+    return out;
+  }
+
+  std::vector<PortRange> ports(const Value* f) {
+    std::vector<PortRange> out;
+    if (!f) return out;
+    constexpr std::string_view kWhat = "a port or port range (2181, \"30000-32767\")";
+    auto list = items(*f, kWhat);
+    if (!list) return out;
+    for (const Value& item : *list) {
+      auto text = scalar(item, kWhat);
+      if (!text) continue;
+      auto r = PortRange::parse(*text);
+      if (r)
+        out.push_back(*r);
+      else
+        error(item, r.error().message());
+    }
+    return out;
+  }
+
+  std::vector<Cidr> prefixes(const Value* f) {
+    std::vector<Cidr> out;
+    if (!f) return out;
+    constexpr std::string_view kWhat = "an address prefix (10.0.0.0/8, \"fd00::/8\")";
+    auto list = items(*f, kWhat);
+    if (!list) return out;
+    for (const Value& item : *list) {
+      auto text = scalar(item, kWhat);
+      if (!text) continue;
+      auto c = Cidr::parse(*text);
+      if (c)
+        out.push_back(*c);
+      else
+        error(item, c.error().message());
+    }
+    return out;
+  }
+
+  std::optional<StateSet> state_list(const Value& v) {
+    constexpr std::string_view kWhat = "a TCP state (established, close-wait, ...)";
+    auto list = items(v, kWhat);
+    if (!list) return std::nullopt;
+    StateSet states;
+    bool ok = true;
+    for (const Value& item : *list) {
+      auto text = scalar(item, kWhat);
+      if (!text) {
+        ok = false;
+        continue;
+      }
+      auto s = StateSet::parse_list(*text);
+      if (s) {
+        states = states | *s;
+      } else {
+        error(item, s.error().message());
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return states;
+  }
+
+  // `match_states`: the policy's states, to check in_state_for against;
+  // null when the match had errors of its own.
+  std::optional<DeadWhen> dead_when(const Value& v, const StateSet* match_states) {
+    if (v.node.IsNull() || (v.node.IsMap() && v.node.size() == 0)) {
+      error(v, "needs at least one condition (silent_for, unacked_for or in_state_for)");
+      return std::nullopt;
+    }
+    if (!v.node.IsMap()) {
+      type_error(v, "a map of conditions (silent_for, unacked_for, in_state_for)");
+      return std::nullopt;
+    }
+    const size_t errors_before = errors_.size();
+    const Fields f = fields(v, kDeadWhenKeys, "in " + v.path);
+    DeadWhen d;
+    if (const Value* s = f.get("silent_for")) d.silent_for = duration(*s, Duration(1));
+    if (const Value* u = f.get("unacked_for")) d.unacked_for = duration(*u, Duration(1));
+    if (const Value* s = f.get("in_state_for")) d.in_state_for = in_state_for(*s, match_states);
+    if (errors_.size() != errors_before) return std::nullopt;
+    if (!d.silent_for && !d.unacked_for && d.in_state_for.empty()) {
+      // Only unknown keys can get here, and they are errors already.
+      error(v, "needs at least one condition (silent_for, unacked_for or in_state_for)");
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::vector<StateTimeout> in_state_for(const Value& v, const StateSet* match_states) {
+    std::vector<StateTimeout> out;
+    if (!v.node.IsMap()) {
+      type_error(v, "a map of state: duration ({ close-wait: 5m })");
+      return out;
+    }
+    if (v.node.size() == 0) {
+      error(v, "{} names no state");
+      return out;
+    }
+    std::map<uint8_t, std::pair<std::string, Pos>> first;  // state -> as written, where
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+      const YAML::Node key = it->first;
+      const Pos key_pos = pos_of(key, v.pos);
+      const Value key_value{key, v.path, key_pos};
+      auto name = scalar(key_value, "a TCP state name");
+      if (!name) continue;
+      auto set = StateSet::parse_list(*name);
+      if (!set) {
+        error(key_value, set.error().message());
+        continue;
+      }
+      const uint32_t mask = set->mask();
+      if ((mask & (mask - 1)) != 0) {
+        error(key_value, quoted(*name) + " names several states; give each its own duration");
+        continue;
+      }
+      const auto state = static_cast<uint8_t>(std::countr_zero(mask));
+      if (auto seen = first.find(state); seen != first.end()) {
+        const auto& [written, at] = seen->second;
+        if (written == *name)
+          error(key_pos, "duplicate key " + quoted(*name) + " (first at " + at_line(at) + ")");
+        else
+          error(key_pos, "duplicate key " + quoted(*name) + " (" + quoted(written) + " is the same state, first at " +
+                             at_line(at) + ")");
+        continue;
+      }
+      first.emplace(state, std::pair(*name, key_pos));
+      if (match_states && !match_states->contains(state)) {
+        std::string names;
+        for (const std::string& n : state_filter_names(*match_states)) names += (names.empty() ? "" : ", ") + n;
+        error(key_value, "state " + quoted(*name) + " is not among the match's states (" + names + ")");
+      }
+      const YAML::Node value = it->second;
+      const Value after{value, v.path + "." + *name, pos_of(value, key_pos)};
+      if (auto d = duration(after, Duration(1))) out.push_back(StateTimeout{state, *d});
+    }
+    return out;
+  }
+
+  std::optional<PerPeerLimit> per_peer_limit(const Value& v) {
+    if (!v.node.IsMap()) {
+      type_error(v, "a map with max and min_silent");
+      return std::nullopt;
+    }
+    const size_t errors_before = errors_.size();
+    const Fields f = fields(v, kPerPeerKeys, "in " + v.path);
+    PerPeerLimit l;
+    for (const char* required : {"max", "min_silent"})
+      if (!f.get(required)) error(v, std::string("missing '") + required + "'");
+    if (const Value* m = f.get("max")) {
+      if (auto n = count(*m)) l.max = *n;
+    }
+    if (const Value* s = f.get("min_silent")) {
+      if (auto d = duration(*s, Duration(1))) l.min_silent = *d;
+    }
+    if (errors_.size() != errors_before) return std::nullopt;
+    return l;
+  }
+
+  // The text of a scalar, or "expected <what>, got ...". Quoted or not is
+  // all one: "5" is 5, "true" is true.
+  std::optional<std::string> scalar(const Value& v, std::string_view what) {
+    if (v.node.IsScalar()) return v.node.Scalar();
+    type_error(v, what);
+    return std::nullopt;
+  }
+
+  // A duration in [min, kMaxDuration].
+  std::optional<Duration> duration(const Value& v, Duration min) {
+    auto text = scalar(v, "a duration (500ms, 30s, 5m, 1h30m)");
+    if (!text) return std::nullopt;
+    auto d = parse_duration(*text);
+    if (!d) {
+      error(v, d.error().message());
+      return std::nullopt;
+    }
+    if (*d > kMaxDuration) {
+      error(v, quoted(*text) + " is too long (at most " + format_duration(kMaxDuration) + ")");
+      return std::nullopt;
+    }
+    if (*d < min) {
+      if (min == Duration(1))
+        error(v, "must be more than 0, got " + quoted(*text));
+      else
+        error(v, quoted(*text) + " is too short (at least " + format_duration(min) + ")");
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  // A whole number from 1 to 2^32-1.
+  std::optional<uint32_t> count(const Value& v) {
+    auto text = scalar(v, "a whole number");
+    if (!text) return std::nullopt;
+    const std::string& s = *text;
+    const bool negative = !s.empty() && s[0] == '-';
+    const std::string_view digits = std::string_view(s).substr(negative ? 1 : 0);
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      type_error(v, "a whole number");
+      return std::nullopt;
+    }
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    (void)end;
+    if (negative || n == 0) {
+      error(v, "must be at least 1, got " + s);
+      return std::nullopt;
+    }
+    if (ec == std::errc::result_out_of_range || n > std::numeric_limits<uint32_t>::max()) {
+      error(v, quoted(s) + " is too large (at most " + std::to_string(std::numeric_limits<uint32_t>::max()) + ")");
+      return std::nullopt;
+    }
+    return static_cast<uint32_t>(n);
+  }
+
+  // Only `true` and `false`: YAML 1.1's yes/no/on/off read differently in
+  // different parsers, and a reaper's dry_run must not be one of them.
+  std::optional<bool> boolean(const Value& v) {
+    auto text = scalar(v, "true or false");
+    if (!text) return std::nullopt;
+    if (*text == "true") return true;
+    if (*text == "false") return false;
+    std::string lower = *text;
+    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    for (const char* yaml11 : {"yes", "no", "on", "off", "y", "n", "true", "false"}) {
+      if (lower == yaml11) {
+        error(v, "write true or false, not " + quoted(*text));
+        return std::nullopt;
+      }
+    }
+    type_error(v, "true or false");
+    return std::nullopt;
+  }
+
+  std::optional<ReapMethod> reap_method(const Value& v) {
+    auto text = scalar(v, "a reap method (auto, destroy or rst)");
+    if (!text) return std::nullopt;
+    if (*text == "auto") return ReapMethod::kAuto;
+    if (*text == "destroy") return ReapMethod::kDestroy;
+    if (*text == "rst") return ReapMethod::kRst;
+    error(v, "unknown method " + quoted(*text) + " (known: auto, destroy, rst)");
+    return std::nullopt;
+  }
+
+  // "address:port", IPv4 only: the exporter (civetweb in prometheus-cpp
+  // 1.0.1) cannot bind IPv6. Returned in normal form ("127.0.0.1:10126").
+  std::optional<std::string> listen_address(const Value& v) {
+    auto text = scalar(v, "an IPv4 address:port (127.0.0.1:10126)");
+    if (!text) return std::nullopt;
+    const std::string& s = *text;
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) {
+      error(v, quoted(s) + " has no port (write it as address:port, e.g. 127.0.0.1:10126)");
+      return std::nullopt;
+    }
+    const std::string_view host = std::string_view(s).substr(0, colon);
+    const std::string_view port = std::string_view(s).substr(colon + 1);
+    if (host.find(':') != std::string_view::npos || host.starts_with('[')) {
+      error(v, quoted(s) + ": the metrics exporter cannot listen on IPv6; use an IPv4 address such as 127.0.0.1");
+      return std::nullopt;
+    }
+    auto address = IpAddress::parse(host);
+    if (!address) {
+      error(v, address.error().message() + " (write address:port, e.g. 127.0.0.1:10126)");
+      return std::nullopt;
+    }
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535) {
+      error(v, quoted(s) + ": the port must be 1-65535");
+      return std::nullopt;
+    }
+    return address->to_string() + ":" + std::to_string(n);
+  }
+
+  std::string file_;
+  Config config_;
+  std::vector<ConfigDiagnostic> errors_;
+};
+
+}  // namespace
+
+std::string ConfigDiagnostic::to_string() const {
+  if (line == 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+ConfigLoad load_config_text(std::string_view yaml, std::string_view file_name) { return Loader(file_name).load(yaml); }
+
+ConfigLoad load_config_file(const std::string& path) {
+  auto fail = [&](int errnum) {
+    ConfigLoad out;
+    out.errors.push_back(ConfigDiagnostic{path, 0, 0, Error(errnum, "cannot read the config").message()});
+    return out;
+  };
+  struct Closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rbe"));
+  if (!file) return fail(errno);
+  std::string text;
+  char buf[8192];
+  while (text.size() <= kMaxConfigBytes) {  // one byte past the limit is enough to refuse
+    const size_t n = std::fread(buf, 1, sizeof buf, file.get());
+    text.append(buf, n);
+    if (n < sizeof buf) {
+      if (std::ferror(file.get())) return fail(errno);
+      break;
+    }
+  }
+  return load_config_text(text, path);
+}
+
+}  // namespace tcpreap

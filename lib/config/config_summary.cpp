@@ -1,0 +1,130 @@
+#include "config/config_summary.h"
+
+#include <array>
+
+#include "config/duration.h"
+
+namespace tcpreap {
+
+namespace {
+
+// ss(8)'s name for each single state, by kernel number; TCP_NEW_SYN_RECV
+// (12) goes with syn-recv and has no name of its own.
+constexpr std::array<const char*, 12> kStateNames{
+    nullptr,     "established", "syn-sent",   "syn-recv", "fin-wait-1", "fin-wait-2",
+    "time-wait", "closed",      "close-wait", "last-ack", "listening",  "closing",
+};
+
+constexpr uint32_t bit(TcpState s) { return 1u << static_cast<unsigned>(s); }
+
+// "a", "a or b", "a, b or c" (and likewise with "and").
+std::string join(const std::vector<std::string>& parts, const char* last_word) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += i + 1 == parts.size() ? std::string(" ") + last_word + " " : ", ";
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string ports_text(const std::vector<PortRange>& ranges) {
+  std::vector<std::string> parts;
+  for (const PortRange& r : ranges) parts.push_back(r.to_string());
+  return join(parts, "or");
+}
+
+std::string prefixes_text(const std::vector<Cidr>& prefixes) {
+  std::vector<std::string> parts;
+  for (const Cidr& c : prefixes) parts.push_back(c.to_string());
+  return join(parts, "or");
+}
+
+// "established or close-wait sockets with local port 2181 and remote address in 10.0.0.0/8".
+std::string match_text(const Match& m) {
+  std::vector<std::string> conditions;
+  if (!m.local_ports.empty()) conditions.push_back("local port " + ports_text(m.local_ports));
+  if (!m.remote_ports.empty()) conditions.push_back("remote port " + ports_text(m.remote_ports));
+  if (!m.ports.empty()) conditions.push_back("port " + ports_text(m.ports) + " at either end");
+  if (!m.local.empty()) conditions.push_back("local address in " + prefixes_text(m.local));
+  if (!m.remote.empty()) conditions.push_back("remote address in " + prefixes_text(m.remote));
+  const std::vector<std::string> states = state_filter_names(m.states);
+  const bool any_state = states.size() == 1 && states[0] == "all";
+  if (any_state && conditions.empty()) return "every socket";
+  std::string out = any_state ? "sockets" : join(states, "or") + " sockets";
+  if (!conditions.empty()) out += " with " + join(conditions, "and");
+  return out;
+}
+
+std::string method_text(ReapMethod m) {
+  std::string out = reap_method_name(m);
+  switch (m) {
+    case ReapMethod::kAuto:
+      return out + " (SOCK_DESTROY, or an injected RST where the kernel cannot destroy)";
+    case ReapMethod::kDestroy:
+      return out + " (SOCK_DESTROY only)";
+    case ReapMethod::kRst:
+      return out + " (an injected RST)";
+  }
+  return out;
+}
+
+std::string policy_text(const Policy& p, bool dry_run) {
+  std::string out = "Policy '" + p.name + "' decides for " + match_text(p.match) + ": a connection is dead once ";
+  std::vector<std::string> dead;
+  if (p.dead_when.silent_for) dead.push_back("it has been silent for " + format_duration(*p.dead_when.silent_for));
+  if (p.dead_when.unacked_for)
+    dead.push_back("its data has gone unacknowledged for " + format_duration(*p.dead_when.unacked_for));
+  for (const StateTimeout& t : p.dead_when.in_state_for) {
+    const char* name = t.state < kStateNames.size() && kStateNames[t.state] ? kStateNames[t.state] : "?";
+    dead.push_back("it has been in state " + std::string(name) + " for " + format_duration(t.after));
+  }
+  out += join(dead, "or");
+  out += dry_run ? ", and would be reaped" : ", and is reaped";
+  if (p.confirm == 1)
+    out += " on the first scan it looks dead";
+  else
+    out += " once it has looked dead on " + std::to_string(p.confirm) + " consecutive scans";
+  if (p.max_per_scan) out += ", at most " + std::to_string(*p.max_per_scan) + " per scan";
+  if (p.per_peer_limit) {
+    out += "; when one peer holds more than " + std::to_string(p.per_peer_limit->max) +
+           " of its connections, the longest silent among them (silent at least " +
+           format_duration(p.per_peer_limit->min_silent) + ") are dead too";
+  }
+  return out + ".";
+}
+
+}  // namespace
+
+std::vector<std::string> state_filter_names(StateSet s) {
+  if (s == StateSet::all()) return {"all"};
+  if (s == StateSet::connected()) return {"connected"};
+  if (s == StateSet(StateSet::connected().mask() & ~bit(TcpState::kSynSent))) return {"synchronized"};
+  std::vector<std::string> out;
+  for (size_t state = 1; state < kStateNames.size(); ++state)
+    if (s.contains(static_cast<uint8_t>(state))) out.emplace_back(kStateNames[state]);
+  return out;
+}
+
+std::string describe(const Config& c) {
+  std::string out = "Every " + format_duration(c.scan_interval) + " tcpreap scans TCP sockets and ";
+  const std::string how =
+      "with method " + method_text(c.method) + ", at most " + std::to_string(c.max_per_scan) + " per scan";
+  if (c.dry_run)
+    out += "reports the dead connections it would reap " + how + ", but reaps none (dry run).";
+  else
+    out += "reaps dead connections " + how + ".";
+  if (c.protect.empty()) {
+    out += " Nothing is protected.";
+  } else if (c.protect.size() == 1) {
+    out += " It never touches " + match_text(c.protect[0]) + ".";
+  } else {
+    out += " It never touches these: ";
+    for (size_t i = 0; i < c.protect.size(); ++i) out += (i ? "; " : "") + match_text(c.protect[i]);
+    out += ".";
+  }
+  if (c.policies.size() > 1) out += " Policies are tried in order; the first whose match fits a socket decides.";
+  for (const Policy& p : c.policies) out += " " + policy_text(p, c.dry_run);
+  return out;
+}
+
+}  // namespace tcpreap

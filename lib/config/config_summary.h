@@ -1,0 +1,22 @@
+#pragma once
+// What a config will do, in words: for `tcpreap check` and the start-up log.
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace tcpreap {
+
+// One paragraph of plain sentences, no trailing newline: the scan interval,
+// dry run or the reap method and cap, what is protected, then each policy in
+// order (what it matches, when a connection counts as dead, confirm, its
+// per-peer limit and cap).
+std::string describe(const Config& c);
+
+// The ss(8) filter names of a set of states: the group name when the set is
+// exactly "all", "connected" or "synchronized", otherwise one name per state
+// in kernel order ("established", "close-wait"). Empty for an empty set.
+std::vector<std::string> state_filter_names(StateSet s);
+
+}  // namespace tcpreap

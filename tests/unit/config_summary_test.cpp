@@ -1,0 +1,129 @@
+#include "config/config_summary.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config_loader.h"
+
+namespace tcpreap {
+namespace {
+
+using namespace std::chrono_literals;
+
+Config load(std::string_view yaml) {
+  ConfigLoad l = load_config_text(yaml, "t.yaml");
+  for (const ConfigDiagnostic& d : l.errors) ADD_FAILURE() << d.to_string();
+  return l.config ? *l.config : Config{};
+}
+
+TEST(ConfigSummary, DescribesTheExample) {
+  const Config c = load(R"(scan:
+  interval: 10s
+reap:
+  dry_run: false
+  method: auto
+  max_per_scan: 100
+  protect:
+    - { local_port: 22 }
+metrics:
+  listen: 127.0.0.1:10126
+policies:
+  - name: zookeeper-clients
+    match:
+      local_ports: [2181]
+      remote: [10.0.0.0/8, "fd00::/8"]
+      states: [established, close-wait]
+    dead_when:
+      silent_for: 2m
+      unacked_for: 30s
+      in_state_for: { close-wait: 5m }
+    confirm: 2
+    max_per_scan: 20
+    per_peer_limit:
+      max: 50
+      min_silent: 60s
+)");
+  EXPECT_EQ(describe(c),
+            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
+            "injected RST where the kernel cannot destroy), at most 100 per scan. It never touches sockets with "
+            "local port 22. Policy 'zookeeper-clients' decides for established or close-wait sockets with local "
+            "port 2181 and remote address in 10.0.0.0/8 or fd00::/8: a connection is dead once it has been silent "
+            "for 2m, its data has gone unacknowledged for 30s or it has been in state close-wait for 5m, and is "
+            "reaped once it has looked dead on 2 consecutive scans, at most 20 per scan; when one peer holds more "
+            "than 50 of its connections, the longest silent among them (silent at least 1m) are dead too.");
+}
+
+TEST(ConfigSummary, DescribesADryRunWithSeveralPolicies) {
+  const Config c = load(R"(scan:
+  interval: 1s500ms
+reap:
+  dry_run: true
+  method: destroy
+  max_per_scan: 5
+policies:
+  - name: zk
+    match:
+      local_ports: [2181, "30000-32767", 9000]
+      ports: 80
+      local: 10.1.0.0/16
+      states: [synchronized]
+    dead_when: { unacked_for: 90s }
+  - name: listeners
+    match: { states: [listen, close-wait] }
+    dead_when: { in_state_for: { listen: 1d, close-wait: 10m } }
+  - name: anything
+    match: { states: all, remote_port: 443 }
+    dead_when: { silent_for: 1h }
+    per_peer_limit: { max: 1, min_silent: 500ms }
+)");
+  EXPECT_EQ(describe(c),
+            "Every 1s500ms tcpreap scans TCP sockets and reports the dead connections it would reap with method "
+            "destroy (SOCK_DESTROY only), at most 5 per scan, but reaps none (dry run). Nothing is protected. "
+            "Policies are tried in order; the first whose match fits a socket decides. Policy 'zk' decides for "
+            "synchronized sockets with local port 2181, 30000-32767 or 9000, port 80 at either end and local "
+            "address in 10.1.0.0/16: a connection is dead once its data has gone unacknowledged for 1m30s, and "
+            "would be reaped on the first scan it looks dead. Policy 'listeners' decides for close-wait or "
+            "listening sockets: a connection is dead once it has been in state listening for 1d or it has been in "
+            "state close-wait for 10m, and would be reaped on the first scan it looks dead. Policy 'anything' "
+            "decides for sockets with remote port 443: a connection is dead once it has been silent for 1h, and "
+            "would be reaped on the first scan it looks dead; when one peer holds more than 1 of its connections, "
+            "the longest silent among them (silent at least 500ms) are dead too.");
+}
+
+TEST(ConfigSummary, ListsSeveralProtectRules) {
+  const Config c = load(R"(reap:
+  method: rst
+  protect:
+    - { states: [time-wait, closed] }
+    - { remote: ["::1", 127.0.0.0/8], port: 22 }
+    - { states: connected, local_port: 1 }
+policies:
+  - name: a
+    match: { states: all }
+    dead_when: { silent_for: 1m }
+)");
+  EXPECT_EQ(describe(c),
+            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method rst (an injected RST), at "
+            "most 100 per scan. It never touches these: time-wait or closed sockets; sockets with port 22 at either "
+            "end and remote address in ::1/128 or 127.0.0.0/8; connected sockets with local port 1. Policy 'a' "
+            "decides for every socket: a connection is dead once it has been silent for 1m, and is reaped on the "
+            "first scan it looks dead.");
+}
+
+TEST(ConfigSummary, StateNamesAreTheOnesTheConfigTakes) {
+  EXPECT_EQ(state_filter_names(StateSet::all()), std::vector<std::string>{"all"});
+  EXPECT_EQ(state_filter_names(StateSet::connected()), std::vector<std::string>{"connected"});
+  EXPECT_EQ(state_filter_names(*StateSet::parse_list("synchronized")), std::vector<std::string>{"synchronized"});
+  EXPECT_TRUE(state_filter_names(StateSet()).empty());
+  EXPECT_EQ(state_filter_names(StateSet::of(TcpState::kEstablished) | StateSet::of(TcpState::kCloseWait)),
+            (std::vector<std::string>{"established", "close-wait"}));
+  // Every single state's name reads back as that state.
+  for (unsigned s = 1; s <= 11; ++s) {
+    const StateSet one(1u << s);
+    const auto names = state_filter_names(one);
+    ASSERT_EQ(names.size(), 1u) << s;
+    EXPECT_EQ(*StateSet::parse_list(names[0]), one) << names[0];
+  }
+}
+
+}  // namespace
+}  // namespace tcpreap

@@ -1,0 +1,62 @@
+// The configs the project ships must load, and must say what their comments
+// promise.
+
+#include <gtest/gtest.h>
+
+#include "config/config_loader.h"
+
+#ifndef TCPREAP_SOURCE_DIR
+#error "TCPREAP_SOURCE_DIR must be defined"
+#endif
+
+namespace tcpreap {
+namespace {
+
+using namespace std::chrono_literals;
+
+Config load(const std::string& relative) {
+  ConfigLoad l = load_config_file(std::string(TCPREAP_SOURCE_DIR) + "/" + relative);
+  for (const auto& e : l.errors) ADD_FAILURE() << e.to_string();
+  return l.config ? *l.config : Config{};
+}
+
+TEST(ShippedConfigs, TheDefaultReapsOnlyLongUnacknowledgedData) {
+  const Config c = load("config/tcpreap.yaml");
+  EXPECT_EQ(c.scan_interval, 10s);
+  EXPECT_FALSE(c.dry_run);
+  EXPECT_EQ(c.max_per_scan, 100u);
+  ASSERT_EQ(c.protect.size(), 2u);
+  ASSERT_EQ(c.policies.size(), 1u);
+  const Policy& p = c.policies[0];
+  EXPECT_EQ(p.name, "unacknowledged");
+  EXPECT_FALSE(p.dead_when.silent_for) << "the default never reaps idle connections";
+  ASSERT_TRUE(p.dead_when.unacked_for);
+  EXPECT_GE(*p.dead_when.unacked_for, 5min);
+  EXPECT_TRUE(p.dead_when.in_state_for.empty());
+  EXPECT_FALSE(p.per_peer_limit);
+  EXPECT_GE(p.confirm, 2u);
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:10126");
+}
+
+TEST(ShippedConfigs, TheZooKeeperExample) {
+  const Config c = load("config/examples/zookeeper.yaml");
+  ASSERT_EQ(c.policies.size(), 3u);
+  const Policy& zk = c.policies[0];
+  EXPECT_EQ(zk.name, "zookeeper-clients");
+  EXPECT_EQ(zk.match.local_ports, (std::vector<PortRange>{{2181, 2181}}));
+  EXPECT_EQ(zk.dead_when.silent_for, Duration(2min));
+  ASSERT_TRUE(zk.per_peer_limit);
+  EXPECT_EQ(zk.per_peer_limit->max, 50u);
+}
+
+TEST(ShippedConfigs, TheRetransmissionsOnlyExampleNeverReapsIdleConnections) {
+  const Config c = load("config/examples/retransmissions-only.yaml");
+  EXPECT_TRUE(c.dry_run);
+  for (const Policy& p : c.policies) {
+    EXPECT_FALSE(p.dead_when.silent_for) << p.name;
+    EXPECT_TRUE(p.dead_when.unacked_for) << p.name;
+  }
+}
+
+}  // namespace
+}  // namespace tcpreap
