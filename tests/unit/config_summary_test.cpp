@@ -16,32 +16,10 @@ Config load(std::string_view yaml) {
 }
 
 TEST(ConfigSummary, DescribesTheExample) {
-  const Config c = load(R"(scan:
-  interval: 10s
-reap:
-  dry_run: false
-  method: auto
-  max_per_scan: 100
-  protect:
-    - { local_port: 22 }
-metrics:
-  listen: 127.0.0.1:10126
-policies:
-  - name: zookeeper-clients
-    match:
-      local_ports: [2181]
-      remote: [10.0.0.0/8, "fd00::/8"]
-      states: [established, close-wait]
-    dead_when:
-      silent_for: 2m
-      unacked_for: 30s
-      in_state_for: { close-wait: 5m }
-    confirm: 2
-    max_per_scan: 20
-    per_peer_limit:
-      max: 50
-      min_silent: 60s
-)");
+  // The README's example, kept in one place: the loader test's fixture.
+  ConfigLoad example = load_config_file(std::string(TCPREAP_CONFIG_FIXTURES) + "/example.yaml");
+  ASSERT_TRUE(example.config.has_value());
+  const Config& c = *example.config;
   EXPECT_EQ(describe(c),
             "Every 10s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
             "injected RST where the kernel cannot destroy), at most 100 per scan. It never touches sockets with "
