@@ -1,14 +1,28 @@
 #include "decide/dead_rules.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "net/tcp_state.h"
 
 namespace tcpreap {
 
-Figures figures_of(const TcpSocket& s, uint32_t observed_in_state_ms) {
+uint32_t timeouts_floor_ms(uint32_t rto_us, uint8_t backoff, uint8_t timeouts) {
+  constexpr uint64_t kRtoMaxUs = 120'000'000;  // TCP_RTO_MAX
+  const uint64_t base = backoff < 32 ? rto_us >> backoff : 0;
+  uint64_t total_us = 0;
+  for (unsigned k = 0; k < timeouts; ++k) {
+    const unsigned shift = std::min<unsigned>(k, backoff);
+    total_us += shift < 40 ? std::min(base << shift, kRtoMaxUs) : kRtoMaxUs;
+  }
+  return static_cast<uint32_t>(std::min<uint64_t>(total_us / 1000, UINT32_MAX));
+}
+
+bool has_outstanding(const Figures& f) { return f.unacked > 0 || f.probes > 0; }
+
+Figures figures_of(const TcpSocket& s, Observed observed) {
   Figures f;
-  f.in_state_ms = observed_in_state_ms;
+  f.in_state_ms = observed.in_state_ms;
   if (!s.info) return f;
   const TcpInfo& ti = *s.info;
   f.last_recv_ms = ti.last_recv_ms().value_or(0);
@@ -16,18 +30,16 @@ Figures figures_of(const TcpSocket& s, uint32_t observed_in_state_ms) {
   f.retransmits = ti.retransmits.value_or(0);
   f.backoff = ti.backoff.value_or(0);
   f.probes = ti.probes.value_or(0);
-  const uint32_t last_ack = ti.last_ack_recv_ms.value_or(0);
-  if (f.unacked > 0) {
-    // The oldest unacknowledged byte was sent no later than the newest one,
-    // so the time since new data was last sent is a lower bound of how long
-    // data has been outstanding. Without it, a connection idle for an hour
-    // that sent a byte a millisecond ago would look an hour unacknowledged.
-    f.unacked_for_ms = std::min(last_ack, ti.last_data_sent_ms.value_or(0));
-  } else if (f.probes > 0) {
-    // Zero-window probes (or a lost local route): no data in flight, but
-    // the peer owes an answer. A live zero-window reader keeps ACKing the
-    // probes, so last_ack_recv stays small; a dead peer's only grows.
-    f.unacked_for_ms = last_ack;
+  if (has_outstanding(f)) {
+    // How long data (or a zero-window probe) has waited for an ACK. tcp_info
+    // has no such field, and last_data_sent will not do: retransmissions
+    // refresh it (tcp_event_data_sent). Two lower bounds instead: the time
+    // the consecutive timeouts took (none yet: less than one RTO), and what
+    // earlier scans saw. Neither may exceed the time since the last ACK - a
+    // live zero-window reader ACKs every probe, so it never qualifies.
+    const uint8_t timeouts = f.unacked > 0 ? f.retransmits : f.probes;
+    const uint32_t floor = timeouts_floor_ms(ti.rto_us.value_or(0), f.backoff, timeouts);
+    f.unacked_for_ms = std::min(ti.last_ack_recv_ms.value_or(0), std::max(floor, observed.outstanding_ms));
   }
   // In CLOSE-WAIT and FIN-WAIT-2 the state began with a segment from the
   // peer (its FIN; the ACK of ours), so the time since anything arrived is

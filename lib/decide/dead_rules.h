@@ -9,9 +9,27 @@
 
 namespace tcpreap {
 
-// The figures the rules look at. `observed_in_state_ms` is how long earlier
-// scans have seen the socket in its current state (0 on first sight).
-Figures figures_of(const TcpSocket& s, uint32_t observed_in_state_ms);
+// What earlier scans saw of a socket: how long it has been in its current
+// state, and how long it has had data or probes outstanding (0 on first
+// sight, or when it had none).
+struct Observed {
+  uint32_t in_state_ms = 0;
+  uint32_t outstanding_ms = 0;
+};
+
+// The figures the rules look at: tcp_info's, and lower bounds of durations
+// tcp_info does not report, from tcp_info and from `observed`.
+Figures figures_of(const TcpSocket& s, Observed observed);
+
+// Whether the socket has data or zero-window probes outstanding.
+bool has_outstanding(const Figures& f);
+
+// A lower bound of the time `timeouts` consecutive expiries of the
+// retransmission (or zero-window probe) timer took: the k-th waited
+// base << k, capped at TCP_RTO_MAX (120 s), where base = rto >> backoff.
+// Where the kernel reverted the backoff (RFC 6069) the shift stops at
+// `backoff`, which keeps the bound below the truth.
+uint32_t timeouts_floor_ms(uint32_t rto_us, uint8_t backoff, uint8_t timeouts);
 
 struct DeadFinding {
   DeadReason reason = DeadReason::kNone;

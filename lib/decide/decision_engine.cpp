@@ -29,6 +29,15 @@ const char* reason_name(DeadReason r) {
   return "?";
 }
 
+namespace {
+
+uint32_t ms_between(DecisionEngine::Clock::time_point from, DecisionEngine::Clock::time_point to) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, UINT32_MAX));
+}
+
+}  // namespace
+
 DecisionEngine::DecisionEngine(Config config) : config_(std::move(config)) {}
 
 void DecisionEngine::reload(Config config) { config_ = std::move(config); }
@@ -60,13 +69,14 @@ std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
     return d;
   }
 
-  // How long earlier scans have seen it in this state.
-  uint32_t observed_ms = 0;
-  if (auto it = history_.find(s.cookie); it != history_.end() && it->second.state == s.state) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - it->second.state_since).count();
-    observed_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, UINT32_MAX));
+  // What earlier scans saw: how long in this state, how long outstanding.
+  Observed observed;
+  if (auto it = history_.find(s.cookie); it != history_.end() && it->second.policy == policy.name) {
+    const History& h = it->second;
+    if (h.state == s.state) observed.in_state_ms = ms_between(h.state_since, now_);
+    if (h.outstanding) observed.outstanding_ms = ms_between(h.outstanding_since, now_);
   }
-  d.figures = figures_of(s, observed_ms);
+  d.figures = figures_of(s, observed);
   if (auto dead = find_dead(d.figures, s.state, policy.dead_when)) {
     d.reason = dead->reason;
     d.threshold = dead->threshold;
@@ -143,11 +153,17 @@ const std::vector<DecisionEngine::Entry>& DecisionEngine::finish_scan() {
     auto [it, fresh] = history_.try_emplace(e.socket.cookie);
     History& h = it->second;
     if (fresh || h.policy != name) {
-      h = History{0, e.socket.state, now_, 0, name};
+      h = History{};
+      h.state = e.socket.state;
+      h.state_since = now_;
+      h.policy = name;
     } else if (h.state != e.socket.state) {
       h.state = e.socket.state;
       h.state_since = now_;
     }
+    const bool outstanding = has_outstanding(e.decision.figures);
+    if (outstanding && !h.outstanding) h.outstanding_since = now_;
+    h.outstanding = outstanding;
     h.last_scan = scan_;
     Decision& d = e.decision;
     h.dead_scans = d.reason == DeadReason::kNone ? 0 : h.dead_scans + 1;

@@ -57,6 +57,8 @@ class DecisionEngine {
     uint32_t dead_scans = 0;
     uint8_t state = 0;
     Clock::time_point state_since;
+    bool outstanding = false;  // data or probes outstanding at the last scan
+    Clock::time_point outstanding_since;
     uint64_t last_scan = 0;
     std::string policy;  // the name of the policy that decided last time
   };

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "decide/decision_engine.h"
 #include "diag/socket_scanner.h"
 #include "support/command.h"
 #include "support/netns.h"
@@ -233,6 +234,81 @@ TEST(CheckCommand, ValidSaysWhatItWillDoInvalidExits78WithTheLocation) {
   CommandResult usage = run_command({TCPREAP_BIN, "list", "--only-dead"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.err.find("need --config"), std::string::npos) << usage.err;
+}
+
+}  // namespace
+}  // namespace tcpreap::test
+
+namespace tcpreap::test {
+namespace {
+
+// Data sent into a vanished peer: the engine finds it unacknowledged once the
+// retransmission timeouts alone prove it waited `unacked_for` - while a busy
+// live connection under the same policy never even looks suspect.
+TEST(EngineOnTheKernel, DataRetransmittedIntoAVanishedPeerIsUnackedLiveDataIsNot) {
+  TCPREAP_REQUIRE_ROOT();
+  TestHosts hosts;
+  UniqueFd listener, dead_client, loop_client;
+  std::optional<SocketScanner> scanner;
+  {
+    ScopedNetns in(hosts.server());
+    listener = tcp_listen("0.0.0.0");
+    scanner.emplace(open_scanner());
+  }
+  const uint16_t port = local_endpoint(listener.get()).port;
+  {
+    ScopedNetns in(hosts.client());
+    dead_client = tcp_connect(TestHosts::kServer4, port);
+  }
+  UniqueFd dead_server = tcp_accept(listener.get());
+  {
+    ScopedNetns in(hosts.server());
+    loop_client = tcp_connect("127.0.0.1", port);
+  }
+  UniqueFd loop_server = tcp_accept(listener.get());
+  hosts.make_client_vanish();
+  dead_client.reset();
+  write_all(dead_server.get(), std::string(1000, 'x'));  // retransmitted into the void from now on
+
+  Config config;
+  Policy p;
+  p.name = "test";
+  p.match.local_ports = {{port, port}};
+  p.match.states = StateSet::of(TcpState::kEstablished);
+  p.dead_when.unacked_for = std::chrono::seconds(5);
+  config.policies = {p};
+  DecisionEngine engine(config);
+  const ScanQuery query = compile_query(config.scan_filter());
+
+  std::optional<Decision> dead_verdict;
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < 40s && !dead_verdict) {
+    // The live connection: a request and its answer between scans.
+    write_all(loop_client.get(), "ping");
+    ASSERT_EQ(read_exact(loop_server.get(), 4), "ping");
+    write_all(loop_server.get(), "pong");
+    ASSERT_EQ(read_exact(loop_client.get(), 4), "pong");
+
+    engine.begin_scan(DecisionEngine::Clock::now());
+    for (const auto& s : scan_sockets(*scanner, query)) {
+      if (auto d = engine.observe(s)) ADD_FAILURE() << "decided at once: " << verdict_name(d->verdict);
+    }
+    for (const auto& e : engine.finish_scan()) {
+      if (e.socket.remote.to_string() == "127.0.0.1") {
+        EXPECT_EQ(e.decision.verdict, Verdict::kAlive) << "the live connection, " << reason_name(e.decision.reason);
+      } else if (e.decision.verdict == Verdict::kDead) {
+        dead_verdict = e.decision;
+      }
+    }
+    std::this_thread::sleep_for(500ms);
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(dead_verdict) << "the half-open connection was never found dead";
+  EXPECT_EQ(dead_verdict->reason, DeadReason::kUnacked);
+  EXPECT_GE(dead_verdict->figures.unacked_for_ms, 5'000u);
+  EXPECT_GT(dead_verdict->figures.retransmits, 0);
+  // Never before the data had really waited that long.
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(), 5'000);
 }
 
 }  // namespace
