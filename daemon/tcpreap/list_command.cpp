@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "config/config_loader.h"
-#include "decide/decision_engine.h"
+#include "decide/decided_scan.h"
 #include "diag/socket_scanner.h"
 #include "report/decision_report.h"
 #include "report/socket_json.h"
@@ -249,36 +249,6 @@ class PlainSink final : public SocketSink {
   Printer& printer_;
 };
 
-// Decides each socket. Out of scope and protected ones print at once; the
-// rest wait for the end of the scan (per-peer limits need all of them).
-class VerdictSink final : public SocketSink {
- public:
-  VerdictSink(DecisionEngine& engine, Printer* printer, const ListOptions& opts)
-      : engine_(engine), printer_(printer), opts_(opts) {}
-  void begin() { engine_.begin_scan(DecisionEngine::Clock::now()); }
-  void on_socket(const TcpSocket& s) override {
-    if (auto d = engine_.observe(s); d && printer_ && wanted(*d)) printer_->print(s, &*d);
-  }
-  void on_restart() override {
-    begin();  // the engine drops this scan's entries; history is untouched
-    if (printer_) printer_->restart();
-  }
-  void finish() {
-    for (const auto& e : engine_.finish_scan())
-      if (printer_ && wanted(e.decision)) printer_->print(e.socket, &e.decision);
-  }
-
- private:
-  bool wanted(const Decision& d) const {
-    if (opts_.only_dead && d.verdict != Verdict::kDead) return false;
-    if (opts_.only_matched && d.policy < 0) return false;
-    return true;
-  }
-  DecisionEngine& engine_;
-  Printer* printer_;
-  const ListOptions& opts_;
-};
-
 int scan_failed(const Error& e) {
   std::fflush(stdout);
   std::fprintf(stderr, "tcpreap list: %s\n", e.message().c_str());
@@ -319,17 +289,24 @@ int run_list_command(int argc, char** argv) {
     // for real consecutive scans.
     engine.override_confirm(opts.confirm_scans == 1 ? std::optional<uint32_t>(1) : std::nullopt);
     for (uint32_t i = 1; i < opts.confirm_scans; ++i) {
-      VerdictSink silent(engine, nullptr, opts);
-      silent.begin();
-      if (auto stats = scanner->scan(*query, silent); !stats) return scan_failed(stats.error());
-      silent.finish();
+      if (auto r = decided_scan(*scanner, *query, engine); !r) return scan_failed(r.error());
       std::this_thread::sleep_for(config->scan_interval);
     }
     Printer printer(opts.output, &engine.config());
-    VerdictSink sink(engine, &printer, opts);
-    sink.begin();
-    if (auto stats = scanner->scan(*query, sink); !stats) return scan_failed(stats.error());
-    sink.finish();
+    auto wanted = [&](const Decision& d) {
+      if (opts.only_dead && d.verdict != Verdict::kDead) return false;
+      if (opts.only_matched && d.policy < 0) return false;
+      return true;
+    };
+    DecidedScanHooks hooks;
+    hooks.immediate = [&](const TcpSocket& s, const Decision& d) {
+      if (wanted(d)) printer.print(s, &d);
+    };
+    hooks.restarted = [&] { printer.restart(); };
+    auto entries = decided_scan(*scanner, *query, engine, hooks);
+    if (!entries) return scan_failed(entries.error());
+    for (const auto& e : **entries)
+      if (wanted(e.decision)) printer.print(e.socket, &e.decision);
     if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));
   }
   if (std::fflush(stdout) != 0) {
