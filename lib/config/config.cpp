@@ -14,6 +14,12 @@ const char* reap_method_name(ReapMethod m) {
   return "?";
 }
 
+std::optional<ReapMethod> parse_reap_method(std::string_view name) {
+  for (ReapMethod m : {ReapMethod::kAuto, ReapMethod::kDestroy, ReapMethod::kRst})
+    if (name == reap_method_name(m)) return m;
+  return std::nullopt;
+}
+
 SocketFilter Config::scan_filter() const {
   SocketFilter f;
   f.states = StateSet();

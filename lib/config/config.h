@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "diag/tcp_socket.h"
@@ -83,6 +84,7 @@ struct Policy {
 
 enum class ReapMethod : uint8_t { kAuto, kDestroy, kRst };
 const char* reap_method_name(ReapMethod m);  // "auto", "destroy", "rst"
+std::optional<ReapMethod> parse_reap_method(std::string_view name);
 
 struct Config {
   std::string source;  // the file it was loaded from

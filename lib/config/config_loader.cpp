@@ -749,9 +749,7 @@ class Loader {
   std::optional<ReapMethod> reap_method(const Value& v) {
     auto text = scalar(v, "a reap method (auto, destroy or rst)");
     if (!text) return std::nullopt;
-    if (*text == "auto") return ReapMethod::kAuto;
-    if (*text == "destroy") return ReapMethod::kDestroy;
-    if (*text == "rst") return ReapMethod::kRst;
+    if (auto m = parse_reap_method(*text)) return m;
     error(v, "unknown method " + quoted(*text) + " (known: auto, destroy, rst)");
     return std::nullopt;
   }
