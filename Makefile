@@ -65,11 +65,12 @@ fuzz: test-deps
 	./build-fuzz/tests/fuzz/config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/config- build-fuzz/config-corpus
 
-# The scan benchmark (numbers, not assertions): tests/bench/README.md.
+# The benchmarks (numbers, not assertions): tests/bench/README.md.
 bench: deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTCPREAP_TESTS=OFF
 	cmake --build build-release -j$(JOBS)
 	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/scan_bench.sh
+	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/reap_bench.sh
 
 clean:
 	rm -rf build build-release build-asan build-fuzz

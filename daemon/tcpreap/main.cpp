@@ -5,7 +5,9 @@
 
 #include "tcpreap/check_command.h"
 #include "tcpreap/exit_codes.h"
+#include "tcpreap/kill_command.h"
 #include "tcpreap/list_command.h"
+#include "tcpreap/reap_command.h"
 #include "version.h"
 
 namespace {
@@ -19,6 +21,8 @@ constexpr const char* kUsage =
     "  list       list TCP sockets with the figures tcpreap decides on,\n"
     "             and with --config what the policies say of each\n"
     "  check      validate the config and say what it will do\n"
+    "  reap       scan once and reap what the policies call dead\n"
+    "  kill       make one connection go away: tcpreap kill LOCAL REMOTE\n"
     "\n"
     "Options:\n"
     "  -h, --help     this help; 'tcpreap COMMAND --help' for a command's\n"
@@ -43,6 +47,8 @@ int main(int argc, char** argv) {
   }
   if (!std::strcmp(command, "list")) return run_list_command(argc - 1, argv + 1);
   if (!std::strcmp(command, "check")) return run_check_command(argc - 1, argv + 1);
+  if (!std::strcmp(command, "reap")) return run_reap_command(argc - 1, argv + 1);
+  if (!std::strcmp(command, "kill")) return run_kill_command(argc - 1, argv + 1);
   std::fprintf(stderr, "tcpreap: unknown command '%s'\nTry 'tcpreap --help'.\n", command);
   return exit_code::kUsage;
 }

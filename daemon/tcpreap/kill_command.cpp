@@ -1,0 +1,142 @@
+// `tcpreap kill`: the killcx/tcpdrop replacement for one connection, named
+// by its two endpoints as this host sees them.
+
+#include "tcpreap/kill_command.h"
+
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "diag/socket_scanner.h"
+#include "reap/reaper.h"
+#include "report/reap_report.h"
+#include "report/socket_table.h"
+#include "tcpreap/exit_codes.h"
+#include "tcpreap/option_parser.h"
+
+namespace tcpreap {
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: tcpreap kill LOCAL_ADDR:PORT REMOTE_ADDR:PORT [--method M]\n"
+    "\n"
+    "Makes one connection of this network namespace go away: the local\n"
+    "application gets an error and the slot is freed. IPv6 addresses in\n"
+    "brackets: [fd00::1]:2181.\n"
+    "\n"
+    "  -m, --method M   auto (default: SOCK_DESTROY, RST injection where the\n"
+    "                   kernel cannot), destroy, or rst\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Exit status: 0 the connection is gone, 1 no such connection or the\n"
+    "action failed, 2 bad arguments.\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "tcpreap kill: %s\nTry 'tcpreap kill --help'.\n", message.c_str());
+  return exit_code::kUsage;
+}
+
+int failed(const std::string& message) {
+  std::fprintf(stderr, "tcpreap kill: %s\n", message.c_str());
+  return exit_code::kFailure;
+}
+
+struct Endpoint {
+  IpAddress address;
+  uint16_t port = 0;
+};
+
+// "10.0.0.1:2181" or "[fd00::1]:2181".
+Result<Endpoint> parse_endpoint(std::string_view text) {
+  const auto colon = text.rfind(':');
+  const auto bad = [&] {
+    return Error(0, "'" + std::string(text) + "' is not ADDRESS:PORT (IPv6 in brackets: [fd00::1]:2181)");
+  };
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  std::string_view addr = text.substr(0, colon);
+  if (addr.find(':') != std::string_view::npos && addr.front() != '[') return bad();  // bare IPv6
+  auto a = IpAddress::parse(addr);
+  if (!a) return bad();
+  std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535)
+    return Error(0, "'" + std::string(text) + "': the port must be 1-65535");
+  return Endpoint{*a, static_cast<uint16_t>(port)};
+}
+
+Cidr host(const IpAddress& a) { return Cidr{a, static_cast<uint8_t>(a.size() * 8)}; }
+
+struct Collect final : SocketSink {
+  std::vector<TcpSocket> sockets;
+  void on_socket(const TcpSocket& s) override { sockets.push_back(s); }
+  void on_restart() override { sockets.clear(); }
+};
+
+}  // namespace
+
+int run_kill_command(int argc, char** argv) {
+  static const option kLong[] = {
+      {"method", required_argument, nullptr, 'm'}, {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
+  ReapMethod method = ReapMethod::kAuto;
+  OptionParser options(argc, argv, ":m:h", kLong);
+  while (true) {
+    auto next = options.next();
+    if (std::holds_alternative<OptionParser::End>(next)) break;
+    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
+    const auto [code, value] = std::get<OptionParser::Opt>(next);
+    if (code == 'h') {
+      std::fputs(kUsage, stdout);
+      return exit_code::kOk;
+    }
+    auto m = parse_reap_method(value);  // 'm'
+    if (!m) return usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
+    method = *m;
+  }
+  const int first = options.operand_index();
+  if (argc - first != 2) return usage_error("give the two endpoints: LOCAL_ADDR:PORT REMOTE_ADDR:PORT");
+  auto local = parse_endpoint(argv[first]);
+  if (!local) return usage_error(local.error().message());
+  auto remote = parse_endpoint(argv[first + 1]);
+  if (!remote) return usage_error(remote.error().message());
+
+  // Exactly this 4-tuple, filtered by the kernel. An IPv4 address also
+  // finds a dual-stack socket's v4-mapped form.
+  SocketFilter f;
+  f.states = StateSet::connected();
+  f.all_of = {{Condition::local_prefix(host(local->address))},
+              {Condition::local_port({local->port, local->port})},
+              {Condition::remote_prefix(host(remote->address))},
+              {Condition::remote_port({remote->port, remote->port})}};
+  f.ipv4 = local->address.family == Family::kIPv4;
+  auto query = ScanQuery::compile(f);
+  if (!query) return failed(query.error().message());
+  auto scanner = SocketScanner::open();
+  if (!scanner) return failed(scanner.error().message());
+  Collect found;
+  if (auto stats = scanner->scan(*query, found); !stats) return failed(stats.error().message());
+  std::string what;
+  append_endpoint(local->address, local->port, what);
+  what += " <- ";
+  append_endpoint(remote->address, remote->port, what);
+  if (found.sockets.empty())
+    return failed("no established connection " + what + " in this network namespace; nothing was done");
+
+  auto reaper = Reaper::open(method);
+  if (!reaper) return failed(reaper.error().message());
+  auto outcomes = reaper->reap(found.sockets);
+  std::string out;
+  bool all_ok = true;
+  for (size_t i = 0; i < found.sockets.size(); ++i) {
+    append_reap_line({&found.sockets[i], nullptr, nullptr, &outcomes[i]}, out);
+    all_ok = all_ok && outcomes[i].result == ReapResult::kDone;
+  }
+  std::fputs(out.c_str(), stdout);
+  if (auto notice = reaper->take_notice()) std::fprintf(stderr, "tcpreap kill: %s\n", notice->c_str());
+  return all_ok ? exit_code::kOk : exit_code::kFailure;
+}
+
+}  // namespace tcpreap

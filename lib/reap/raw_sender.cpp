@@ -1,0 +1,70 @@
+#include "reap/raw_sender.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace tcpreap {
+
+namespace {
+
+Error raw_error(int errnum, const std::string& what) {
+  if (errnum == EPERM || errnum == EACCES)
+    return Error(errnum, what + " (a raw socket needs CAP_NET_RAW in the network namespace)");
+  return Error(errnum, what);
+}
+
+}  // namespace
+
+Result<RawSender> RawSender::open() {
+  UniqueFd v4(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+  if (!v4) return raw_error(errno, "opening a raw IPv4 socket");
+  UniqueFd v6(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+  if (!v6 && errno != EAFNOSUPPORT) return raw_error(errno, "opening a raw IPv6 socket");
+  // Raw sockets receive nothing of IPPROTO_RAW, but keep the receive queue
+  // empty anyway: nothing here ever reads it.
+  int zero = 0;
+  (void)::setsockopt(v4.get(), SOL_SOCKET, SO_RCVBUF, &zero, sizeof zero);
+  return RawSender(std::move(v4), std::move(v6));
+}
+
+Status RawSender::send(const Packet& packet, const IpAddress& dst, uint32_t scope_id) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  int fd;
+  if (dst.family == Family::kIPv4) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    std::memcpy(&sin.sin_addr, dst.bytes.data(), 4);
+    std::memcpy(&ss, &sin, sizeof sin);
+    len = sizeof sin;
+    fd = v4_.get();
+  } else {
+    if (!v6_) return Error(EAFNOSUPPORT, "sending to " + dst.to_string() + ": no IPv6 in this network namespace");
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    // sin6_port stays 0: for IPPROTO_RAW the header's next header rules.
+    std::memcpy(&sin6.sin6_addr, dst.bytes.data(), 16);
+    sin6.sin6_scope_id = scope_id;
+    std::memcpy(&ss, &sin6, sizeof sin6);
+    len = sizeof sin6;
+    fd = v6_.get();
+  }
+  while (true) {
+    const ssize_t n = ::sendto(fd, packet.bytes.data(), packet.size, 0, reinterpret_cast<const sockaddr*>(&ss), len);
+    if (n >= 0) {
+      if (static_cast<size_t>(n) != packet.size)
+        return Error(0, "raw send to " + dst.to_string() + " took " + std::to_string(n) + " of " +
+                            std::to_string(packet.size) + " bytes");
+      return Ok{};
+    }
+    if (errno == EINTR) continue;
+    // EPERM here is usually a firewall OUTPUT rule dropping the packet.
+    return Error(errno, "raw send to " + dst.to_string());
+  }
+}
+
+}  // namespace tcpreap

@@ -1,0 +1,91 @@
+#pragma once
+// Resets local TCP sockets by injecting an RST, for when SOCK_DESTROY cannot
+// (no CONFIG_INET_DIAG_DESTROY): the "killcx" technique, verified.
+//
+// For each socket, in the network namespace the injector was opened in:
+//  1. capture (AF_PACKET, classic BPF) what the socket sends to its peer;
+//  2. send it a spoofed SYN from the peer (raw socket): an ESTABLISHED-like
+//     socket answers with an RFC 5961 challenge ACK whose ack is rcv_nxt
+//     (any other segment it sends carries the same ack and serves as well);
+//  3. send a spoofed RST from the peer with seq = rcv_nxt exactly: the
+//     application's next call fails with ECONNRESET;
+//  4. dump the namespace's sockets and report done only when the socket
+//     (its cookie) is gone.
+// A SYN-ACK answer means a listener, not an established socket, has the
+// 4-tuple: its embryo is reset and the socket reported not-established. An
+// RST answer means no socket at all. An on-link peer whose neighbour entry
+// failed swallows the challenge ACK before any device sees it: the injector
+// then pins a temporary permanent neighbour entry (removed before reset()
+// returns) and asks again.
+//
+// The peer is not told anything: only the local end is reset (SOCK_DESTROY
+// resets both).
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/error.h"
+#include "diag/tcp_socket.h"
+#include "reap/reap_outcome.h"
+
+namespace tcpreap {
+
+struct RstOptions {
+  // SYNs per socket before it is reported kNoAnswer.
+  int attempts = 4;
+  // Between two SYNs to one socket. Must exceed net.ipv4.tcp_invalid_ratelimit
+  // (500 ms): a socket sends at most one challenge ACK per 500 ms, and any
+  // out-of-window ACK it sends counts against that too.
+  std::chrono::milliseconds retry_after{600};
+  // How long to wait for an answer to a SYN before deciding the neighbour
+  // may be the reason (see pin_neighbour), and after the last SYN before
+  // giving up. An answer arriving later, before the next SYN, still counts.
+  std::chrono::milliseconds answer_timeout{250};
+  // When the first SYN draws no answer and the peer (or its gateway) has an
+  // unresolved neighbour entry (absent, INCOMPLETE or FAILED) on the
+  // interface of the route to it: add a temporary NUD_PERMANENT entry with a
+  // null link-layer address (needs CAP_NET_ADMIN), ask again, and delete the
+  // entry once no socket needs it. A valid entry is never replaced.
+  bool pin_neighbour = true;
+};
+
+// Not thread-safe: one reset() at a time. Movable.
+class RstInjector {
+ public:
+  // Opens the capture (AF_PACKET: needs CAP_NET_RAW), the raw senders
+  // (CAP_NET_RAW), a SOCK_DIAG socket (to verify) and a route netlink socket
+  // (for neighbour entries), all in the calling thread's network namespace:
+  // the injector only ever reaches that namespace's sockets.
+  // EPERM -> an Error whose message names CAP_NET_RAW.
+  static Result<RstInjector> open();
+
+  RstInjector(RstInjector&&) noexcept;
+  RstInjector& operator=(RstInjector&&) noexcept;
+  ~RstInjector();
+
+  // Resets every socket of `sockets` (as dumped: ESTABLISHED, CLOSE-WAIT,
+  // FIN-WAIT-1/2, CLOSING, LAST-ACK) and returns one outcome per socket, in
+  // the same order, via ReapVia::kRst:
+  //   kDone            an RST at rcv_nxt was sent and a fresh dump no longer
+  //                    shows the socket's cookie;
+  //   kAlreadyGone     an RST answered the SYN and the dump agrees;
+  //   kNotEstablished  a SYN-ACK answered (a listener made an embryo, which
+  //                    was reset); the listener is untouched;
+  //   kNoAnswer        nothing answered `attempts` SYNs;
+  //   kFailed          refused (LISTEN, TIME-WAIT, SYN-RECV, ... are never
+  //                    touched), a send failed, or the socket outlived its
+  //                    RSTs; `detail` and `errnum` say which.
+  // All sockets are worked on at once in one poll loop: the call takes about
+  // attempts * retry_after at worst, however many sockets there are. A socket
+  // listed twice is worked on once and reported twice.
+  std::vector<ReapOutcome> reset(std::span<const TcpSocket> sockets, const RstOptions& options = {});
+
+ private:
+  struct Impl;
+  explicit RstInjector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcpreap
