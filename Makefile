@@ -64,6 +64,9 @@ fuzz: test-deps
 	rm -rf build-fuzz/config-corpus && cp -r tests/fuzz/config_corpus build-fuzz/config-corpus
 	./build-fuzz/tests/fuzz/config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/config- build-fuzz/config-corpus
+	rm -rf build-fuzz/packet-corpus && tests/fuzz/make_packet_seeds.sh build-fuzz/packet-corpus
+	./build-fuzz/tests/fuzz/tcp_packet_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
+	    -artifact_prefix=build-fuzz/packet- build-fuzz/packet-corpus
 
 # The benchmarks (numbers, not assertions): tests/bench/README.md.
 bench: deps
