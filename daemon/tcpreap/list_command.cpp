@@ -162,12 +162,9 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
       case kOnlyMatched: opts.only_matched = true; break;
       case kOnlyDead: opts.only_dead = true; break;
       case kConfirmScans: {
-        std::string_view v = value;
-        unsigned n = 0;
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 100)
-          return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
-        opts.confirm_scans = n;
+        auto n = parse_scan_count(value);
+        if (!n) return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
+        opts.confirm_scans = *n;
         break;
       }
       case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;

@@ -1,5 +1,7 @@
 #include "tcpreap/option_parser.h"
 
+#include <charconv>
+
 namespace tcpreap {
 
 OptionParser::OptionParser(int argc, char** argv, const char* shortopts, const option* longopts)
@@ -30,6 +32,13 @@ std::variant<OptionParser::Opt, OptionParser::End, OptionParser::Bad> OptionPars
     return Bad{"unknown option '--" + name + "'"};
   }
   return Opt{c, optarg};
+}
+
+std::optional<uint32_t> parse_scan_count(std::string_view text) {
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n < 1 || n > 100) return std::nullopt;
+  return n;
 }
 
 }  // namespace tcpreap

@@ -5,7 +5,10 @@
 
 #include <getopt.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace tcpreap {
@@ -35,5 +38,8 @@ class OptionParser {
   const char* shortopts_;
   const option* longopts_;
 };
+
+// `--confirm-scans N`: 1 to 100 scans, or nullopt.
+std::optional<uint32_t> parse_scan_count(std::string_view text);
 
 }  // namespace tcpreap

@@ -74,12 +74,9 @@ int run_reap_command(int argc, char** argv) {
         if (!method) return usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
         break;
       case kConfirmScans: {
-        std::string_view v = value;
-        unsigned n = 0;
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 100)
-          return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
-        confirm_scans = n;
+        auto n = parse_scan_count(value);
+        if (!n) return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
+        confirm_scans = *n;
         break;
       }
       case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;

@@ -22,6 +22,7 @@
 #include "support/privileges.h"
 #include "support/scan.h"
 #include "support/tcp.h"
+#include "support/temp_file.h"
 
 #ifndef TCPREAP_BIN
 #error "TCPREAP_BIN (the path of the built tcpreap) must be defined"
@@ -31,21 +32,6 @@ namespace tcpreap::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A config file in /tmp, removed when the test ends.
-class TempFile {
- public:
-  explicit TempFile(const std::string& text)
-      : path_("/tmp/tcpreap-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".yaml") {
-    std::ofstream(path_) << text;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  std::string path_;
-};
 
 // The value of "key" in one flat JSON line, as text ("dead", "2181", "null").
 std::string field(const std::string& line, const std::string& key) {

@@ -29,6 +29,7 @@
 #include "support/privileges.h"
 #include "support/scan.h"
 #include "support/tcp.h"
+#include "support/temp_file.h"
 
 #ifndef TCPREAP_BIN
 #error "TCPREAP_BIN (the path of the built tcpreap) must be defined"
@@ -38,20 +39,6 @@ namespace tcpreap::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-class TempConfig {
- public:
-  explicit TempConfig(const std::string& text)
-      : path_("/tmp/tcpreap-reap-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".yaml") {
-    std::ofstream(path_) << text;
-  }
-  ~TempConfig() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  std::string path_;
-};
 
 // The errno the next recv() reports, waiting up to 2 s for something to happen.
 int recv_errno(int fd) {
@@ -190,7 +177,7 @@ TEST_P(ReapByPolicy, DeadGoLiveStay) {
 
   const std::set<uint64_t> live = {cookie_of(live_same_peer), cookie_of(live_idle), cookie_of(live_busy)};
   ASSERT_EQ(live.size(), 3u);
-  const TempConfig config(
+  const TempFile config(
       "reap:\n"
       "  method: " + method + "\n"
       "policies:\n"
