@@ -21,6 +21,7 @@
 #include "diag/socket_scanner.h"
 #include "net/tcp_state.h"
 #include "netlink/netlink_socket.h"
+#include "netlink/route_netlink.h"
 #include "reap/packet_capture.h"
 #include "reap/raw_sender.h"
 #include "reap/tcp_packet.h"
@@ -41,235 +42,6 @@ constexpr std::array<milliseconds, 4> kVerifyDelays{milliseconds(2), millisecond
                                                     milliseconds(300)};
 // RSTs per socket (each after a fresh challenge ACK) before giving up.
 constexpr int kMaxRsts = 3;
-
-// ---- Route netlink: routes, links, neighbour entries ----------------------
-
-// Neighbour states (include/uapi/linux/neighbour.h) in which a packet to the
-// neighbour is queued for resolution instead of reaching the device: the
-// entry is missing (NUD_NONE), resolving (INCOMPLETE) or failed (FAILED:
-// the next packet starts a new resolution and is queued).
-bool unresolved(std::optional<uint16_t> state) {
-  return !state || *state == NUD_NONE || (*state & (NUD_INCOMPLETE | NUD_FAILED)) != 0;
-}
-
-std::string nud_name(std::optional<uint16_t> state) {
-  if (!state) return "absent";
-  static constexpr std::pair<uint16_t, const char*> kNames[] = {
-      {NUD_INCOMPLETE, "INCOMPLETE"}, {NUD_REACHABLE, "REACHABLE"}, {NUD_STALE, "STALE"},
-      {NUD_DELAY, "DELAY"},           {NUD_PROBE, "PROBE"},         {NUD_FAILED, "FAILED"},
-      {NUD_NOARP, "NOARP"},           {NUD_PERMANENT, "PERMANENT"},
-  };
-  std::string out;
-  for (auto [bit, name] : kNames)
-    if (*state & bit) out += (out.empty() ? "" : "|") + std::string(name);
-  return out.empty() ? "NONE" : out;
-}
-
-struct RouteInfo {
-  uint8_t type = RTN_UNSPEC;
-  uint32_t oif = 0;
-  std::optional<IpAddress> gateway;
-  bool foreign_gateway = false;  // RTA_VIA: a gateway of the other family
-};
-
-struct NeighbourInfo {
-  std::optional<uint16_t> state;  // absent: no entry
-  std::vector<uint8_t> lladdr;
-};
-
-struct LinkInfo {
-  std::string name;
-  uint32_t flags = 0;
-  size_t addr_len = 0;
-};
-
-// Reads an address attribute of exactly 4 (IPv4) or 16 (IPv6) bytes.
-std::optional<IpAddress> attr_address(const nlattr* a) {
-  const uint16_t len = mnl_attr_get_payload_len(a);
-  if (len == 4) return IpAddress::v4(mnl_attr_get_payload(a));
-  if (len == 16) return IpAddress::v6(mnl_attr_get_payload(a));
-  return std::nullopt;
-}
-
-// Each callback decodes one reply message into a plain value. Attributes
-// are length-checked by mnl_attr_parse (each fits the message) and here
-// (each has the size its type needs); unknown ones are skipped.
-int route_attr(const nlattr* a, void* data) {
-  auto* r = static_cast<RouteInfo*>(data);
-  switch (mnl_attr_get_type(a)) {
-    case RTA_OIF:
-      if (mnl_attr_validate(a, MNL_TYPE_U32) < 0) return MNL_CB_ERROR;
-      r->oif = mnl_attr_get_u32(a);
-      break;
-    case RTA_GATEWAY:
-      r->gateway = attr_address(a);
-      if (!r->gateway) return errno = EBADMSG, MNL_CB_ERROR;
-      break;
-    case RTA_VIA:  // IPv4 via an IPv6 gateway (RFC 5549)
-      r->foreign_gateway = true;
-      break;
-  }
-  return MNL_CB_OK;
-}
-
-int route_msg(const nlmsghdr* nlh, void* data) {
-  if (nlh->nlmsg_type != RTM_NEWROUTE) return MNL_CB_OK;
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(rtmsg)) return errno = EBADMSG, MNL_CB_ERROR;
-  rtmsg rtm;
-  std::memcpy(&rtm, mnl_nlmsg_get_payload(nlh), sizeof rtm);
-  static_cast<RouteInfo*>(data)->type = rtm.rtm_type;
-  return mnl_attr_parse(nlh, sizeof(rtmsg), route_attr, data);
-}
-
-int neighbour_attr(const nlattr* a, void* data) {
-  if (mnl_attr_get_type(a) == NDA_LLADDR) {
-    const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
-    static_cast<NeighbourInfo*>(data)->lladdr.assign(p, p + mnl_attr_get_payload_len(a));
-  }
-  return MNL_CB_OK;
-}
-
-int neighbour_msg(const nlmsghdr* nlh, void* data) {
-  if (nlh->nlmsg_type != RTM_NEWNEIGH) return MNL_CB_OK;
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ndmsg)) return errno = EBADMSG, MNL_CB_ERROR;
-  ndmsg ndm;
-  std::memcpy(&ndm, mnl_nlmsg_get_payload(nlh), sizeof ndm);
-  static_cast<NeighbourInfo*>(data)->state = ndm.ndm_state;
-  return mnl_attr_parse(nlh, sizeof(ndmsg), neighbour_attr, data);
-}
-
-int link_attr(const nlattr* a, void* data) {
-  auto* l = static_cast<LinkInfo*>(data);
-  switch (mnl_attr_get_type(a)) {
-    case IFLA_IFNAME:
-      if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return MNL_CB_ERROR;
-      l->name = mnl_attr_get_str(a);
-      break;
-    case IFLA_ADDRESS:
-      l->addr_len = mnl_attr_get_payload_len(a);
-      break;
-  }
-  return MNL_CB_OK;
-}
-
-int link_msg(const nlmsghdr* nlh, void* data) {
-  if (nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return errno = EBADMSG, MNL_CB_ERROR;
-  ifinfomsg ifi;
-  std::memcpy(&ifi, mnl_nlmsg_get_payload(nlh), sizeof ifi);
-  static_cast<LinkInfo*>(data)->flags = ifi.ifi_flags;
-  return mnl_attr_parse(nlh, sizeof(ifinfomsg), link_attr, data);
-}
-
-// One request, one reply, over NETLINK_ROUTE; synchronous.
-class RouteNetlink {
- public:
-  explicit RouteNetlink(NetlinkSocket socket) : socket_(std::move(socket)), buffer_(kBufferSize) {}
-
-  // The route the kernel would use to reach `dst` from `src`.
-  Result<RouteInfo> route_to(const IpAddress& dst, const IpAddress& src) {
-    nlmsghdr* nlh = start(RTM_GETROUTE, 0);
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = static_cast<uint8_t>(to_af(dst.family));
-    rtm->rtm_dst_len = static_cast<uint8_t>(dst.size() * 8);
-    mnl_attr_put(nlh, RTA_DST, dst.size(), dst.bytes.data());
-    mnl_attr_put(nlh, RTA_SRC, src.size(), src.bytes.data());
-    RouteInfo r;
-    if (auto s = transact(nlh, route_msg, &r); !s) return s.error().wrap("looking up the route to " + dst.to_string());
-    return r;
-  }
-
-  // The neighbour entry of `addr` on interface `ifindex` (RTM_GETNEIGH
-  // without a dump: Linux 5.0+); no state when there is none.
-  Result<NeighbourInfo> neighbour(uint32_t ifindex, const IpAddress& addr) {
-    nlmsghdr* nlh = start(RTM_GETNEIGH, 0);
-    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-    ndm->ndm_family = static_cast<uint8_t>(to_af(addr.family));
-    ndm->ndm_ifindex = static_cast<int>(ifindex);
-    mnl_attr_put(nlh, NDA_DST, addr.size(), addr.bytes.data());
-    NeighbourInfo n;
-    if (auto s = transact(nlh, neighbour_msg, &n); !s) {
-      if (s.error().errnum() == ENOENT) return NeighbourInfo{};
-      return s.error().wrap("reading the neighbour entry of " + addr.to_string());
-    }
-    return n;
-  }
-
-  Result<LinkInfo> link(uint32_t ifindex) {
-    nlmsghdr* nlh = start(RTM_GETLINK, 0);
-    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifi->ifi_family = AF_UNSPEC;
-    ifi->ifi_index = static_cast<int>(ifindex);
-    mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);  // keep the reply small
-    LinkInfo l;
-    if (auto s = transact(nlh, link_msg, &l); !s)
-      return s.error().wrap("reading interface " + std::to_string(ifindex));
-    return l;
-  }
-
-  // Creates `addr` -> `lladdr` as NUD_PERMANENT. NLM_F_CREATE without
-  // NLM_F_REPLACE: an existing valid entry keeps its link-layer address
-  // (__neigh_update() without NEIGH_UPDATE_F_OVERRIDE), an unresolved one
-  // takes ours and sends what it had queued.
-  Status add_permanent(uint32_t ifindex, const IpAddress& addr, const std::vector<uint8_t>& lladdr) {
-    nlmsghdr* nlh = start(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK);
-    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-    ndm->ndm_family = static_cast<uint8_t>(to_af(addr.family));
-    ndm->ndm_ifindex = static_cast<int>(ifindex);
-    ndm->ndm_state = NUD_PERMANENT;
-    mnl_attr_put(nlh, NDA_DST, addr.size(), addr.bytes.data());
-    mnl_attr_put(nlh, NDA_LLADDR, lladdr.size(), lladdr.data());
-    if (auto s = transact(nlh, nullptr, nullptr); !s) {
-      Error e = s.error().wrap("adding a permanent neighbour entry for " + addr.to_string());
-      if (e.errnum() == EPERM) return Error(EPERM, e.context() + " (needs CAP_NET_ADMIN)");
-      return e;
-    }
-    return Ok{};
-  }
-
-  // Deletes the entry; one already gone is fine.
-  Status remove(uint32_t ifindex, const IpAddress& addr) {
-    nlmsghdr* nlh = start(RTM_DELNEIGH, NLM_F_ACK);
-    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-    ndm->ndm_family = static_cast<uint8_t>(to_af(addr.family));
-    ndm->ndm_ifindex = static_cast<int>(ifindex);
-    mnl_attr_put(nlh, NDA_DST, addr.size(), addr.bytes.data());
-    if (auto s = transact(nlh, nullptr, nullptr); !s && s.error().errnum() != ENOENT)
-      return s.error().wrap("deleting the neighbour entry for " + addr.to_string());
-    return Ok{};
-  }
-
- private:
-  // Requests are small; replies are one message (a link without its
-  // statistics is a few KiB).
-  static constexpr size_t kBufferSize = 32 * 1024;
-
-  nlmsghdr* start(uint16_t type, uint16_t flags) {
-    request_.fill(0);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(request_.data());
-    nlh->nlmsg_type = type;
-    nlh->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
-    nlh->nlmsg_seq = ++seq_;
-    return nlh;
-  }
-
-  // Sends `nlh` and runs `cb` on its reply. A kernel error (NLMSG_ERROR)
-  // comes back as an Error with its errno.
-  Status transact(nlmsghdr* nlh, mnl_cb_t cb, void* data) {
-    if (auto s = socket_.send({request_.data(), nlh->nlmsg_len}); !s) return s;
-    auto n = socket_.receive(buffer_);
-    if (!n) return n.error();
-    // Not a dump: the reply (a message, or the ACK) is one datagram.
-    if (mnl_cb_run(buffer_.data(), *n, nlh->nlmsg_seq, socket_.portid(), cb, data) == MNL_CB_ERROR)
-      return Error(errno, "route netlink reply");
-    return Ok{};
-  }
-
-  NetlinkSocket socket_;
-  std::array<uint8_t, 512> request_{};
-  std::vector<uint8_t> buffer_;
-  uint32_t seq_ = 0;
-};
 
 // ---- Temporary neighbour entries -------------------------------------------
 
@@ -328,13 +100,13 @@ class PinSet {
       note = before.error().message();
       return std::nullopt;
     }
-    if (!unresolved(before->state) || (link->flags & IFF_NOARP) || link->addr_len == 0) {
-      note = "neighbour " + where + " is " + nud_name(before->state) + ": not the reason, not pinned";
+    if (!neighbour_unresolved(before->state) || (link->flags & IFF_NOARP) || link->addr_len == 0) {
+      note = "neighbour " + where + " is " + nud_state_name(before->state) + ": not the reason, not pinned";
       return std::nullopt;
     }
     const std::vector<uint8_t> null_lladdr(link->addr_len, 0);
     if (auto s = rtnl_->add_permanent(route->oif, target, null_lladdr); !s) {
-      note = "neighbour " + where + " is " + nud_name(before->state) + "; pinning it failed: " + s.error().message();
+      note = "neighbour " + where + " is " + nud_state_name(before->state) + "; pinning it failed: " + s.error().message();
       return std::nullopt;
     }
     // Ours only if it now holds our address: a valid entry that appeared
@@ -345,7 +117,7 @@ class PinSet {
       return std::nullopt;
     }
     Pin pin{route->oif, target, 1,
-            "neighbour " + where + " was " + nud_name(before->state) + ": pinned it NUD_PERMANENT for the answer"};
+            "neighbour " + where + " was " + nud_state_name(before->state) + ": pinned it NUD_PERMANENT for the answer"};
     note = pin.what;
     pins_.push_back(std::move(pin));
     return pins_.size() - 1;
