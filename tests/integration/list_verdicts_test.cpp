@@ -18,6 +18,7 @@
 #include "decide/decision_engine.h"
 #include "diag/socket_scanner.h"
 #include "support/command.h"
+#include "support/busy_connection.h"
 #include "support/netns.h"
 #include "support/privileges.h"
 #include "support/scan.h"
@@ -84,31 +85,7 @@ TEST(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
   hosts.make_client_vanish();
   dead_client.reset();  // its RST is dropped with everything else
 
-  std::atomic<bool> stop = false;
-  std::atomic<int> exchanges = 0;
-  std::string talk_error;
-  std::thread talker([&] {
-    try {
-      while (!stop) {
-        write_all(loop_client.get(), "p");
-        if (read_exact(loop_server.get(), 1) != "p") throw std::runtime_error("bad byte");
-        write_all(loop_server.get(), "q");
-        if (read_exact(loop_client.get(), 1) != "q") throw std::runtime_error("bad byte");
-        ++exchanges;
-        std::this_thread::sleep_for(500ms);
-      }
-    } catch (const std::exception& e) {
-      talk_error = e.what();
-    }
-  });
-  struct Join {
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~Join() {
-      stop = true;
-      t.join();
-    }
-  } join{stop, talker};
+  BusyConnection live(std::move(loop_client), std::move(loop_server), 500ms);
 
   const TempFile config(
       "scan:\n"
@@ -176,10 +153,11 @@ TEST(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
   for (const auto& s : before) cookies_before.insert(s.cookie);
   for (const auto& s : after) cookies_after.insert(s.cookie);
   EXPECT_EQ(cookies_before, cookies_after);
-  const int exchanged = exchanges;
+  const uint64_t exchanged = live.rounds();
   std::this_thread::sleep_for(1200ms);
-  EXPECT_GT(exchanges.load(), exchanged) << "the live connection stopped talking";
-  EXPECT_EQ(talk_error, "");
+  EXPECT_GT(live.rounds(), exchanged) << "the live connection stopped talking";
+  live.stop();
+  EXPECT_EQ(live.error(), "");
   char b;
   EXPECT_EQ(::recv(dead_server.get(), &b, 1, MSG_DONTWAIT), -1);
   EXPECT_EQ(errno, EAGAIN) << "the half-open server end saw no error and no EOF";

@@ -25,6 +25,7 @@
 #include "reap/socket_destroyer.h"
 #include "netlink/netlink_socket.h"
 #include "support/command.h"
+#include "support/busy_connection.h"
 #include "support/netns.h"
 #include "support/privileges.h"
 #include "support/scan.h"
@@ -153,29 +154,9 @@ TEST_P(ReapByPolicy, DeadGoLiveStay) {
   write_all(busy4.server.get(), std::string(1000, 'x'));
   write_all(busy6.server.get(), std::string(1000, 'x'));
 
-  std::atomic<bool> stop = false;
-  std::string talk_error;
-  std::thread talker([&] {
-    try {
-      while (!stop) {
-        write_all(live_busy.client.get(), "p");
-        if (read_exact(live_busy.server.get(), 1) != "p") throw std::runtime_error("bad byte");
-        std::this_thread::sleep_for(100ms);
-      }
-    } catch (const std::exception& e) {
-      talk_error = e.what();
-    }
-  });
-  struct Join {
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~Join() {
-      stop = true;
-      t.join();
-    }
-  } join{stop, talker};
 
   const std::set<uint64_t> live = {cookie_of(live_same_peer), cookie_of(live_idle), cookie_of(live_busy)};
+  BusyConnection busy(std::move(live_busy.client), std::move(live_busy.server), 100ms);
   ASSERT_EQ(live.size(), 3u);
   const TempFile config(
       "reap:\n"
@@ -220,8 +201,11 @@ TEST_P(ReapByPolicy, DeadGoLiveStay) {
   EXPECT_EQ(recv_errno(live_same_peer.server.get()), EAGAIN);
   write_all(live_same_peer.client.get(), "still here");
   EXPECT_EQ(read_exact(live_same_peer.server.get(), 10), "still here");
-  stop = true;
-  EXPECT_EQ(talk_error, "");
+  const uint64_t rounds = busy.rounds();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GT(busy.rounds(), rounds) << "the busy connection stopped talking";
+  busy.stop();
+  EXPECT_EQ(busy.error(), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, ReapByPolicy, ::testing::Values(std::string("destroy"), std::string("rst")));

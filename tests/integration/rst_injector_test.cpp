@@ -26,6 +26,7 @@
 
 #include "diag/socket_scanner.h"
 #include "support/command.h"
+#include "support/busy_connection.h"
 #include "support/netns.h"
 #include "support/privileges.h"
 #include "support/scan.h"
@@ -97,47 +98,6 @@ RstInjector open_injector() {
   if (!i) throw SupportError("RstInjector::open: " + i.error().message());
   return std::move(*i);
 }
-
-// A loopback connection inside one namespace that keeps talking on a thread
-// while the test runs: 100-byte ping-pongs, counted; any error is kept.
-class BusyConnection {
- public:
-  BusyConnection(const std::string& address) {
-    UniqueFd listener = tcp_listen(address);
-    a_ = tcp_connect(address, local_endpoint(listener.get()).port);
-    b_ = tcp_accept(listener.get());
-    thread_ = std::thread([this] {
-      try {
-        const std::string ping(100, 'p');
-        while (!stop_) {
-          write_all(a_.get(), ping);
-          read_exact(b_.get(), ping.size());
-          write_all(b_.get(), ping);
-          read_exact(a_.get(), ping.size());
-          ++rounds_;
-        }
-      } catch (const std::exception& e) {
-        error_ = e.what();
-      }
-    });
-  }
-  ~BusyConnection() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t rounds() const { return rounds_; }
-  const std::string& error() const { return error_; }  // read after stop()
-  int a() const { return a_.get(); }
-  int b() const { return b_.get(); }
-
- private:
-  UniqueFd a_, b_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> rounds_{0};
-  std::string error_;
-  std::thread thread_;
-};
 
 // A third host on its own link to the server: a live peer that talks to the
 // same listener (same local address and port) as the vanished client did.
