@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "config/config_loader.h"
-#include "decide/decided_scan.h"
-#include "reap/reaper.h"
+#include "cycle/reap_cycle.h"
+#include "report/probe_report.h"
 #include "report/reap_report.h"
 #include "tcpreap/config_loading.h"
 #include "tcpreap/exit_codes.h"
@@ -26,6 +26,10 @@ constexpr const char* kUsage =
     "\n"
     "Scans once, decides by the policies, and reaps the connections they call\n"
     "dead. A single scan stands for a policy's confirm unless --confirm-scans.\n"
+    "Under a policy with `verify`, a silent connection's peer is probed first\n"
+    "(up to verify.probes times, verify.interval apart, also in a dry run):\n"
+    "the run lasts until every such peer answered or ran out of probes, and\n"
+    "only the ones that never answered are reaped.\n"
     "\n"
     "  -c, --config FILE       the config (default /etc/tcpreap/tcpreap.yaml)\n"
     "  -n, --dry-run           decide and report, touch nothing\n"
@@ -87,70 +91,83 @@ int run_reap_command(int argc, char** argv) {
 
   auto config = load_config_or_report(path, "reap");
   if (!config) return exit_code::kConfig;
-  dry_run = dry_run || config->dry_run;
-  const ReapMethod how = method.value_or(config->method);
-
-  auto query = ScanQuery::compile(config->scan_filter());
-  if (!query) return failed(query.error().message());
-  auto scanner = SocketScanner::open();
-  if (!scanner) return failed(scanner.error().message());
-  // Opened before scanning: a missing capability is said before anything
-  // is decided, and not once per socket.
-  std::optional<Reaper> reaper;
-  if (!dry_run) {
-    auto r = Reaper::open(how);
-    if (!r) return failed(r.error().message());
-    reaper.emplace(std::move(*r));
-    if (how == ReapMethod::kRst && !reaper->rst_unavailable().empty())
-      return failed("RST injection unavailable: " + reaper->rst_unavailable());
-  }
-
-  DecisionEngine engine(*config);
+  const Duration scan_interval = config->scan_interval;
+  auto opened = ReapCycle::open(std::move(*config), CycleOptions{dry_run, method, {}});
+  if (!opened) return failed(opened.error().message());
+  ReapCycle& cycle = *opened;
+  dry_run = cycle.dry_run();
+  DecisionEngine& engine = cycle.engine();
   engine.override_confirm(confirm_scans == 1 ? std::optional<uint32_t>(1) : std::nullopt);
-  for (uint32_t i = 1; i < confirm_scans; ++i) {
-    if (auto r = decided_scan(*scanner, *query, engine); !r) return failed(r.error().message());
-    std::this_thread::sleep_for(config->scan_interval);
-  }
-  auto entries = decided_scan(*scanner, *query, engine);
-  if (!entries) return failed(entries.error().message());
 
-  std::vector<const DecisionEngine::Entry*> due, held;
-  for (const auto& e : **entries) {
-    if (e.decision.verdict != Verdict::kDead) continue;
-    (e.decision.held_back ? held : due).push_back(&e);
-  }
-  std::vector<TcpSocket> targets;
-  for (const auto* e : due) targets.push_back(e->socket);
-  std::vector<ReapOutcome> outcomes;
-  if (reaper) outcomes = reaper->reap(targets);
-
-  std::string out;
-  size_t reaped = 0, gone = 0, failures = 0, by_destroy = 0, by_rst = 0;
-  for (size_t i = 0; i < due.size(); ++i) {
-    const ReapOutcome* o = reaper ? &outcomes[i] : nullptr;
-    append_reap_line({&due[i]->socket, &due[i]->decision, &engine.config(), o}, out);
-    if (!o) continue;
-    if (o->result == ReapResult::kDone) {
-      ++reaped;
-      (o->via == ReapVia::kDestroy ? by_destroy : by_rst)++;
-    } else if (o->result == ReapResult::kAlreadyGone) {
-      ++gone;
-    } else {
-      ++failures;
+  // Scan until confirm is reached, then for as long as some silent peer is
+  // being verified: each probe is due `verify.interval` after the last, and
+  // the verdict one interval after the last probe. Every turn acts on what
+  // it finds dead.
+  size_t dead = 0, reaped = 0, gone = 0, failures = 0, by_destroy = 0, by_rst = 0, held = 0, would = 0;
+  size_t alive_after_probe = 0, probe_failures = 0;
+  for (uint32_t scan = 1;; ++scan) {
+    auto result = cycle.run();
+    if (!result) return failed(result.error().message());
+    const auto& entries = *result->entries;
+    std::string out;
+    for (const auto& p : result->probes) {
+      const auto& e = entries[p.entry];
+      append_probe_line({&e.socket, &e.decision, &engine.config(), &p.outcome}, out);
+      if (p.outcome.result == ProbeResult::kAnswered) ++alive_after_probe;
+      if (!probe_was_sent(p.outcome.result) && p.outcome.result != ProbeResult::kGone) ++probe_failures;
     }
-  }
-  for (const auto* e : held) append_reap_line({&e->socket, &e->decision, &engine.config(), nullptr}, out);
-  std::fputs(out.c_str(), stdout);
-  if (reaper)
-    if (auto notice = reaper->take_notice()) std::fprintf(stderr, "tcpreap reap: %s\n", notice->c_str());
+    for (const auto& r : result->reaps) {
+      const auto& e = entries[r.entry];
+      append_reap_line({&e.socket, &e.decision, &engine.config(), &r.outcome}, out);
+      ++dead;
+      if (r.outcome.result == ReapResult::kDone) {
+        ++reaped;
+        (r.outcome.via == ReapVia::kDestroy ? by_destroy : by_rst)++;
+      } else if (r.outcome.result == ReapResult::kAlreadyGone) {
+        ++gone;
+      } else {
+        ++failures;
+      }
+    }
+    for (size_t i : result->would_reap) {
+      append_reap_line({&entries[i].socket, &entries[i].decision, &engine.config(), nullptr}, out);
+      ++dead;
+      ++would;
+    }
+    std::fputs(out.c_str(), stdout);
+    if (auto notice = cycle.take_notice()) std::fprintf(stderr, "tcpreap reap: %s\n", notice->c_str());
 
+    const bool last_confirm_scan = scan >= confirm_scans;
+    const auto next_verify = engine.next_verify_due();
+    if (last_confirm_scan && !next_verify) {
+      // The caps held these back for a later scan; a one-shot run reports them.
+      out.clear();
+      for (size_t i : result->held_back) {
+        append_reap_line({&entries[i].socket, &entries[i].decision, &engine.config(), nullptr}, out);
+        ++dead;
+        ++held;
+      }
+      std::fputs(out.c_str(), stdout);
+      break;
+    }
+    std::fflush(stdout);
+    auto wake = DecisionEngine::Clock::now() + scan_interval;
+    if (last_confirm_scan || (next_verify && *next_verify < wake)) wake = next_verify.value_or(wake);
+    std::this_thread::sleep_until(wake);
+  }
+
+  const std::string verified =
+      alive_after_probe == 0 && probe_failures == 0
+          ? ""
+          : "; " + std::to_string(alive_after_probe) + " answered a probe (alive)" +
+                (probe_failures ? ", " + std::to_string(probe_failures) + " probe attempt(s) failed" : "");
   if (dry_run) {
-    std::printf("dry run: %zu dead, would reap %zu, %zu held back by max_per_scan; nothing was touched\n",
-                due.size() + held.size(), due.size(), held.size());
+    std::printf("dry run: %zu dead, would reap %zu, %zu held back by max_per_scan%s; nothing was reaped\n", dead,
+                would, held, verified.c_str());
     return exit_code::kOk;
   }
-  std::printf("%zu dead: %zu reaped (destroy %zu, rst %zu), %zu already gone, %zu failed, %zu held back by max_per_scan\n",
-              due.size() + held.size(), reaped, by_destroy, by_rst, gone, failures, held.size());
+  std::printf("%zu dead: %zu reaped (destroy %zu, rst %zu), %zu already gone, %zu failed, %zu held back by max_per_scan%s\n",
+              dead, reaped, by_destroy, by_rst, gone, failures, held, verified.c_str());
   if (std::fflush(stdout) != 0) return failed("writing the output failed");
   return failures > 0 ? exit_code::kFailure : exit_code::kOk;
 }

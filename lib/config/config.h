@@ -72,12 +72,28 @@ struct PerPeerLimit {
   bool operator==(const PerPeerLimit&) const = default;
 };
 
+// `verify`: silence alone cannot tell an idle live peer from a dead one.
+// Before a connection found dead by silence (dead_when.silent_for, or the
+// per-peer limit) is reaped, its peer is probed as kernel keepalive would
+// (seq = snd_nxt - 1, ack = rcv_nxt, learnt from a challenge ACK), up to
+// `probes` times, `interval` apart: a live peer's ACK makes it alive again,
+// a peer that lost the connection answers RST (the kernel then closes the
+// socket itself), and silence after the last probe's interval makes it dead.
+// Unacked data and state timeouts are not verified: the kernel's own
+// retransmissions already probe the peer, and a state is not a peer.
+struct Verify {
+  uint32_t probes = 3;
+  Duration interval = std::chrono::seconds(5);  // >= 1 s: a peer answers one probe per 500 ms
+  bool operator==(const Verify&) const = default;
+};
+
 struct Policy {
   std::string name;
   Match match;
   DeadWhen dead_when;
   uint32_t confirm = 1;  // consecutive scans a socket must look dead on
   std::optional<PerPeerLimit> per_peer_limit;
+  std::optional<Verify> verify;          // absent: reap on silence alone
   std::optional<uint32_t> max_per_scan;  // this policy's own cap, under reap.max_per_scan
   SourceMark mark;                       // where the policy starts, for messages
 };

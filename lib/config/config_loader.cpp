@@ -37,6 +37,17 @@ constexpr size_t kMaxPolicies = 1000;
 constexpr size_t kMaxPolicyNameLength = 64;
 // Scalars quoted in messages are cut to this many bytes.
 constexpr size_t kMaxQuotedLength = 40;
+// A verification probe is an out-of-window segment, and a peer answers at
+// most one of those per net.ipv4.tcp_invalid_ratelimit (500 ms by default;
+// tcp_oow_rate_limited()): a live peer could leave probes closer together
+// unanswered. 1 s leaves a margin over the default.
+constexpr Duration kMinVerifyInterval = std::chrono::seconds(1);
+// A dead connection stays up probes x interval longer for its verification;
+// an hour between probes is far more than any peer takes to answer.
+constexpr Duration kMaxVerifyInterval = std::chrono::hours(1);
+// A live peer answers the first probe that reaches it; each further probe
+// only rides out one more lost packet, and adds an interval to the wait.
+constexpr uint32_t kMaxVerifyProbes = 10;
 
 // A 1-based place in the file; line 0 for none.
 struct Pos {
@@ -115,8 +126,8 @@ constexpr KeySpec kTopKeys[] = {{"scan", {}}, {"reap", {}}, {"metrics", {}}, {"p
 constexpr KeySpec kScanKeys[] = {{"interval", {}}};
 constexpr KeySpec kReapKeys[] = {{"dry_run", {}}, {"method", {}}, {"max_per_scan", {}}, {"protect", {}}};
 constexpr KeySpec kMetricsKeys[] = {{"listen", {}}};
-constexpr KeySpec kPolicyKeys[] = {{"name", {}},    {"match", {}},        {"dead_when", {}},
-                                   {"confirm", {}}, {"max_per_scan", {}}, {"per_peer_limit", {}}};
+constexpr KeySpec kPolicyKeys[] = {{"name", {}},         {"match", {}},          {"dead_when", {}}, {"confirm", {}},
+                                   {"max_per_scan", {}}, {"per_peer_limit", {}}, {"verify", {}}};
 constexpr KeySpec kMatchKeys[] = {
     {"local_ports", {}},
     {"remote_ports", {}},
@@ -130,20 +141,36 @@ constexpr KeySpec kMatchKeys[] = {
 };
 constexpr KeySpec kDeadWhenKeys[] = {{"silent_for", {}}, {"unacked_for", {}}, {"in_state_for", {}}};
 constexpr KeySpec kPerPeerKeys[] = {{"max", {}}, {"min_silent", {}}};
+constexpr KeySpec kVerifyKeys[] = {{"probes", {}}, {"interval", {}}};
 
 // The known keys of one map, by canonical name, first occurrence only.
 class Fields {
  public:
-  void add(std::string_view canonical, Value v) { fields_.emplace_back(canonical, std::move(v)); }
+  void add(std::string_view canonical, Value v, Pos key) { fields_.push_back(Field{canonical, std::move(v), key}); }
   const Value* get(std::string_view canonical) const {
-    for (const auto& [name, f] : fields_)
-      if (name == canonical) return &f;
-    return nullptr;
+    const Field* f = find(canonical);
+    return f ? &f->value : nullptr;
+  }
+  // Where the key itself was written: a block map's value starts on the
+  // line below it. Line 0 when the key is absent.
+  Pos key_pos(std::string_view canonical) const {
+    const Field* f = find(canonical);
+    return f ? f->key : Pos{};
   }
   bool empty() const { return fields_.empty(); }
 
  private:
-  std::vector<std::pair<std::string_view, Value>> fields_;
+  struct Field {
+    std::string_view name;
+    Value value;
+    Pos key;
+  };
+  const Field* find(std::string_view canonical) const {
+    for (const Field& f : fields_)
+      if (f.name == canonical) return &f;
+    return nullptr;
+  }
+  std::vector<Field> fields_;
 };
 
 // What the walk learnt about one policy, for the checks across policies.
@@ -289,7 +316,7 @@ class Loader {
       }
       first.emplace(canonical, std::pair(name, key_pos));
       const YAML::Node value = it->second;
-      out.add(canonical, Value{value, join_path(map.path, name), pos_of(value, key_pos)});
+      out.add(canonical, Value{value, join_path(map.path, name), pos_of(value, key_pos)}, key_pos);
     }
     return out;
   }
@@ -429,8 +456,12 @@ class Loader {
       else if (auto mm = match(*m, /*protect=*/false))
         p.match = seen.match.emplace(std::move(*mm));
     }
+    bool dead_when_read = false;  // without errors
     if (const Value* d = f.get("dead_when")) {
-      if (auto dw = dead_when(*d, seen.match ? &seen.match->states : nullptr)) p.dead_when = std::move(*dw);
+      if (auto dw = dead_when(*d, seen.match ? &seen.match->states : nullptr)) {
+        p.dead_when = std::move(*dw);
+        dead_when_read = true;
+      }
     }
     if (const Value* c = f.get("confirm")) {
       if (auto n = count(*c)) p.confirm = *n;
@@ -440,6 +471,16 @@ class Loader {
     }
     if (const Value* l = f.get("per_peer_limit")) {
       if (auto pl = per_peer_limit(*l)) p.per_peer_limit = *pl;
+    }
+    if (const Value* vr = f.get("verify")) {
+      if (auto vf = verify(*vr)) p.verify = *vf;
+      // Only silence is verified. A per_peer_limit with errors still is
+      // silence to verify; a dead_when with errors (or none) says nothing.
+      if (vr->node.IsMap() && !f.get("per_peer_limit") && dead_when_read && !p.dead_when.silent_for)
+        error(f.key_pos("verify"), vr->path +
+                                       ": only silence is verified (dead_when.silent_for or per_peer_limit), and "
+                                       "this policy has neither; unacked data is already probed by the kernel's "
+                                       "own retransmissions, and a state timeout needs no answer from the peer");
     }
     if (errors_.size() != errors_before) return std::nullopt;
     return p;
@@ -671,6 +712,27 @@ class Loader {
     return l;
   }
 
+  // `verify: {}` is every default.
+  std::optional<Verify> verify(const Value& v) {
+    if (!v.node.IsMap()) {
+      type_error(v, "a map with probes and interval (write verify: {} for the defaults)");
+      return std::nullopt;
+    }
+    const size_t errors_before = errors_.size();
+    const Fields f = fields(v, kVerifyKeys, "in " + v.path);
+    Verify out;
+    if (const Value* p = f.get("probes")) {
+      if (auto n = count(*p, kMaxVerifyProbes)) out.probes = *n;
+    }
+    if (const Value* i = f.get("interval")) {
+      if (auto d = duration(*i, kMinVerifyInterval, kMaxVerifyInterval,
+                            "a peer answers at most one probe per 500ms, its net.ipv4.tcp_invalid_ratelimit"))
+        out.interval = *d;
+    }
+    if (errors_.size() != errors_before) return std::nullopt;
+    return out;
+  }
+
   // The text of a scalar, or "expected <what>, got ...". Quoted or not is
   // all one: "5" is 5, "true" is true.
   std::optional<std::string> scalar(const Value& v, std::string_view what) {
@@ -679,8 +741,9 @@ class Loader {
     return std::nullopt;
   }
 
-  // A duration in [min, kMaxDuration].
-  std::optional<Duration> duration(const Value& v, Duration min) {
+  // A duration in [min, max]; `why_min`, if given, says why the minimum.
+  std::optional<Duration> duration(const Value& v, Duration min, Duration max = kMaxDuration,
+                                   std::string_view why_min = {}) {
     auto text = scalar(v, "a duration (500ms, 30s, 5m, 1h30m)");
     if (!text) return std::nullopt;
     auto d = parse_duration(*text);
@@ -688,22 +751,23 @@ class Loader {
       error(v, d.error().message());
       return std::nullopt;
     }
-    if (*d > kMaxDuration) {
-      error(v, quoted(*text) + " is too long (at most " + format_duration(kMaxDuration) + ")");
+    if (*d > max) {
+      error(v, quoted(*text) + " is too long (at most " + format_duration(max) + ")");
       return std::nullopt;
     }
     if (*d < min) {
       if (min == Duration(1))
         error(v, "must be more than 0, got " + quoted(*text));
       else
-        error(v, quoted(*text) + " is too short (at least " + format_duration(min) + ")");
+        error(v, quoted(*text) + " is too short (at least " + format_duration(min) +
+                     (why_min.empty() ? "" : ": " + std::string(why_min)) + ")");
       return std::nullopt;
     }
     return *d;
   }
 
-  // A whole number from 1 to 2^32-1.
-  std::optional<uint32_t> count(const Value& v) {
+  // A whole number from 1 to `max` (at most 2^32-1).
+  std::optional<uint32_t> count(const Value& v, uint32_t max = std::numeric_limits<uint32_t>::max()) {
     auto text = scalar(v, "a whole number");
     if (!text) return std::nullopt;
     const std::string& s = *text;
@@ -716,7 +780,12 @@ class Loader {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
     (void)end;
-    if (negative || n == 0) {
+    if (max < std::numeric_limits<uint32_t>::max() &&
+        (negative || n == 0 || ec == std::errc::result_out_of_range || n > max)) {
+      error(v, "must be from 1 to " + std::to_string(max) + ", got " + (s.size() <= kMaxQuotedLength ? s : quoted(s)));
+      return std::nullopt;
+    }
+    if (negative || (n == 0 && ec != std::errc::result_out_of_range)) {
       error(v, "must be at least 1, got " + s);
       return std::nullopt;
     }

@@ -90,6 +90,15 @@ std::string policy_text(const Policy& p, bool dry_run) {
            " of its connections, the longest silent among them (silent at least " +
            format_duration(p.per_peer_limit->min_silent) + ") are dead too";
   }
+  if (p.verify) {
+    const std::string interval = format_duration(p.verify->interval);
+    out += "; a connection dead by silence is verified first: its peer is probed ";
+    if (p.verify->probes == 1)
+      out += "once, with " + interval + " to answer";
+    else
+      out += "up to " + std::to_string(p.verify->probes) + " times, " + interval + " apart";
+    out += ", and an answer keeps the connection alive";
+  }
   return out + ".";
 }
 

@@ -18,6 +18,10 @@ uint32_t timeouts_floor_ms(uint32_t rto_us, uint8_t backoff, uint8_t timeouts) {
   return static_cast<uint32_t>(std::min<uint64_t>(total_us / 1000, UINT32_MAX));
 }
 
+bool verifiable(DeadReason reason) {
+  return reason == DeadReason::kSilent || reason == DeadReason::kPerPeerLimit;
+}
+
 bool has_outstanding(const Figures& f) { return f.unacked > 0 || f.probes > 0; }
 
 Figures figures_of(const TcpSocket& s, Observed observed) {

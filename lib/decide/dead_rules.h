@@ -37,6 +37,12 @@ struct DeadFinding {
   bool operator==(const DeadFinding&) const = default;
 };
 
+// Whether probing the peer can overturn `reason` (policy `verify`): silence
+// can, whether found by silent_for or by the per-peer limit. Unacked data is
+// probed by the kernel's own retransmissions already, and a state timeout is
+// about the local socket, not the peer.
+bool verifiable(DeadReason reason);
+
 // Why `dead_when` finds the socket dead, checked in the order silent,
 // unacked, state timeout; nullopt when it does not.
 std::optional<DeadFinding> find_dead(const Figures& f, uint8_t state, const DeadWhen& dead_when);

@@ -13,6 +13,7 @@ const char* verdict_name(Verdict v) {
     case Verdict::kProtected: return "protected";
     case Verdict::kAlive: return "alive";
     case Verdict::kSuspect: return "suspect";
+    case Verdict::kVerifying: return "verifying";
     case Verdict::kDead: return "dead";
   }
   return "?";
@@ -36,11 +37,28 @@ uint32_t ms_between(DecisionEngine::Clock::time_point from, DecisionEngine::Cloc
   return static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, UINT32_MAX));
 }
 
+void bump(uint8_t& n) {
+  if (n < UINT8_MAX) ++n;
+}
+
 }  // namespace
 
 DecisionEngine::DecisionEngine(Config config) : config_(std::move(config)) {}
 
-void DecisionEngine::reload(Config config) { config_ = std::move(config); }
+void DecisionEngine::reload(Config config) {
+  config_ = std::move(config);
+  // Probe counts survive; the policy's new verify (or its absence) applies
+  // from the next scan on, and to next_verify_due() at once.
+  for (auto& [cookie, h] : history_) {
+    if (!h.verifying) continue;
+    auto p = std::find_if(config_.policies.begin(), config_.policies.end(),
+                          [&](const Policy& x) { return x.name == h.policy; });
+    if (p != config_.policies.end() && p->verify)
+      h.verify_interval = p->verify->interval;
+    else
+      h.verifying = false;  // the next scan decides it afresh
+  }
+}
 
 void DecisionEngine::begin_scan(Clock::time_point now) {
   now_ = now;
@@ -146,6 +164,92 @@ void DecisionEngine::apply_caps() {
   }
 }
 
+void DecisionEngine::verify(const Verify& v, History& h, Decision& d) {
+  // A scan timed for the due moment may run a hair early (timer slack,
+  // scans stamped before the probe was): counting it as on time keeps the
+  // schedule, and a probe 50 ms early is still far beyond the peer's
+  // 500 ms rate limit (interval >= 1 s).
+  constexpr auto kSlack = std::chrono::milliseconds(50);
+  const bool interval_passed = !h.last_probe || now_ + kSlack - *h.last_probe >= v.interval;
+  if (h.probes_sent > h.probes_resolved && interval_passed) {
+    // A whole interval and nothing received: the outstanding probe went unanswered.
+    probe_counters_.unanswered += h.probes_sent - h.probes_resolved;
+    h.probes_resolved = h.probes_sent;
+  }
+  ProbeState& p = d.probe;
+  p.wanted = static_cast<uint8_t>(std::clamp<uint32_t>(v.probes, 1, UINT8_MAX));
+  p.sent = h.probes_sent;
+  p.failures = h.probe_failures;
+  p.since_last_ms = h.last_probe ? ms_between(*h.last_probe, now_) : 0;
+  if (h.probes_sent < p.wanted) {
+    // Failed attempts land here too, whatever their number: only probes
+    // that went unanswered make a socket dead.
+    d.verdict = Verdict::kVerifying;
+    p.due = interval_passed;
+  } else {
+    d.verdict = interval_passed ? Verdict::kDead : Verdict::kVerifying;
+  }
+  h.verifying = d.verdict == Verdict::kVerifying;
+  h.verify_interval = v.interval;
+}
+
+void DecisionEngine::stop_verifying(History& h, bool alive) {
+  // The scan saw something received since the probe: it was answered.
+  if (alive && h.probes_sent > h.probes_resolved) ++probe_counters_.answered;
+  h.probes_sent = 0;
+  h.probes_resolved = 0;
+  h.probe_failures = 0;
+  h.verifying = false;
+  h.last_probe.reset();
+}
+
+void DecisionEngine::record_probe(uint64_t cookie, const ProbeOutcome& outcome, Clock::time_point at) {
+  auto it = history_.find(cookie);
+  if (it == history_.end() || !it->second.verifying) return;
+  History& h = it->second;
+  switch (outcome.result) {
+    case ProbeResult::kSent:
+    case ProbeResult::kAnswered:
+    case ProbeResult::kPeerReset:
+      ++probe_counters_.sent;
+      bump(h.probes_sent);
+      h.probe_failures = 0;
+      h.last_probe = at;
+      if (outcome.result == ProbeResult::kAnswered) {
+        // Alive: counted here, not again by a scan; should a scan still
+        // find it silent, probing starts over one interval from now.
+        ++probe_counters_.answered;
+        h.probes_sent = 0;
+        h.probes_resolved = 0;
+      } else if (outcome.result == ProbeResult::kPeerReset) {
+        ++probe_counters_.peer_reset;
+        h.probes_resolved = h.probes_sent;
+      }
+      break;
+    case ProbeResult::kNoAnswer:
+    case ProbeResult::kNotEstablished:
+    case ProbeResult::kFailed:
+      // Nothing reached the peer: retry one interval later, and never
+      // count it towards the probes that make a socket dead.
+      ++probe_counters_.failed;
+      bump(h.probe_failures);
+      h.last_probe = at;
+      break;
+    case ProbeResult::kGone:
+      break;  // the next scan will not see it
+  }
+}
+
+std::optional<DecisionEngine::Clock::time_point> DecisionEngine::next_verify_due() const {
+  std::optional<Clock::time_point> next;
+  for (const auto& [cookie, h] : history_) {
+    if (!h.verifying) continue;
+    const Clock::time_point due = h.last_probe ? *h.last_probe + h.verify_interval : now_;
+    if (!next || due < *next) next = due;
+  }
+  return next;
+}
+
 const std::vector<DecisionEngine::Entry>& DecisionEngine::finish_scan() {
   apply_per_peer_limits();
   for (Entry& e : entries_) {
@@ -168,10 +272,18 @@ const std::vector<DecisionEngine::Entry>& DecisionEngine::finish_scan() {
     Decision& d = e.decision;
     h.dead_scans = d.reason == DeadReason::kNone ? 0 : h.dead_scans + 1;
     d.dead_scans = h.dead_scans;
-    if (d.reason == DeadReason::kNone)
+    const auto& verify_policy = config_.policies[static_cast<size_t>(d.policy)].verify;
+    if (d.reason == DeadReason::kNone) {
       d.verdict = Verdict::kAlive;
-    else
-      d.verdict = d.dead_scans >= d.confirm ? Verdict::kDead : Verdict::kSuspect;
+    } else if (d.dead_scans < d.confirm) {
+      d.verdict = Verdict::kSuspect;
+    } else if (verify_policy && verifiable(d.reason)) {
+      verify(*verify_policy, h, d);
+      continue;
+    } else {
+      d.verdict = Verdict::kDead;
+    }
+    stop_verifying(h, d.reason == DeadReason::kNone);
   }
   apply_caps();
   // Forget the sockets this scan did not see in scope: gone, or no longer matched.

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "decide/verdict.h"
+#include "verify/probe_outcome.h"
 
 namespace tcpreap {
 
@@ -44,13 +45,57 @@ class DecisionEngine {
     TcpSocket socket;
     Decision decision;
   };
-  // Applies per-peer limits, confirm and the max_per_scan caps, forgets the
+  // Applies per-peer limits, confirm, verification and the max_per_scan
+  // caps (which count the dead only, not the verifying), forgets the
   // sockets this scan did not see, and returns the in-scope sockets of the
   // scan with their decisions, in the order observed. Valid until the next
   // begin_scan().
   const std::vector<Entry>& finish_scan();
 
   size_t remembered() const { return history_.size(); }
+  // The time the current (or last) scan began.
+  Clock::time_point scan_time() const { return now_; }
+
+  // ---- Liveness verification (policy `verify`) ----------------------------
+  // A socket of a verifying policy found dead by silence (silent_for or the
+  // per-peer limit) on `confirm` scans is not dead but kVerifying, with
+  // Decision::probe saying where it stands; probe.due asks the caller to
+  // probe its peer now and report with record_probe(). It is dead once
+  // `verify.probes` probes went unanswered for `verify.interval` after the
+  // last one; it is alive again as soon as a scan shows anything received
+  // (the peer's ACK to a probe refreshes last_ack_recv). The engine sends
+  // nothing itself.
+  //
+  // Probes that reached the wire count towards `verify.probes`, one the peer
+  // answered with RST too (the kernel closes the socket on that RST anyway).
+  // An attempt that sent nothing (kNoAnswer, kNotEstablished, kFailed) is
+  // retried one interval later, forever: a socket that cannot be probed
+  // stays verifying and is never found dead by verification. A probe
+  // answered (kAnswered) is the socket looking alive: the count starts over,
+  // the next probe due one interval later. A socket dead after verification
+  // keeps its probe state in Decision::probe, for reports.
+
+  // What probing the socket `cookie` (a verifying entry of the last scan)
+  // gave, at `at`. Unknown cookies, and sockets the last scan did not find
+  // verifying, are ignored; kGone counts nothing (the next scan drops it).
+  void record_probe(uint64_t cookie, const ProbeOutcome& outcome, Clock::time_point at);
+
+  // When the next probe or verification verdict is due, over the sockets the
+  // last scan found verifying: a loop should scan again no later than this.
+  // It may be the last scan's time (a probe is due and none was reported
+  // since). nullopt: no socket is verifying.
+  std::optional<Clock::time_point> next_verify_due() const;
+
+  // Since the engine was made (reload keeps them).
+  struct ProbeCounters {
+    uint64_t sent = 0;        // probes that reached the wire
+    uint64_t answered = 0;    // ...that the peer ACKed (seen directly, or by a scan)
+    uint64_t unanswered = 0;  // ...whose interval passed with nothing received
+    uint64_t peer_reset = 0;  // ...that the peer answered with RST
+    uint64_t failed = 0;      // attempts that sent no probe (no challenge ACK, refused, error)
+    bool operator==(const ProbeCounters&) const = default;
+  };
+  const ProbeCounters& probe_counters() const { return probe_counters_; }
 
  private:
   struct History {
@@ -61,12 +106,26 @@ class DecisionEngine {
     Clock::time_point outstanding_since;
     uint64_t last_scan = 0;
     std::string policy;  // the name of the policy that decided last time
+    // Verification: reset whenever the socket is neither verifying nor dead
+    // after verification; the counts also when a probe is answered.
+    uint8_t probes_sent = 0;      // saturating
+    uint8_t probes_resolved = 0;  // of those, counted as answered, unanswered or reset
+    uint8_t probe_failures = 0;   // consecutive; saturating
+    bool verifying = false;       // the last scan's verdict was kVerifying
+    std::optional<Clock::time_point> last_probe;  // or failed attempt; none: a probe is due at once
+    Duration verify_interval{};                   // the policy's verify.interval
   };
 
   int policy_for(const TcpSocket& s) const;
   bool is_protected(const TcpSocket& s) const;
   void apply_per_peer_limits();
   void apply_caps();
+  // The verdict of a socket its policy verifies, found dead by silence on
+  // `confirm` scans: kVerifying or kDead, with d.probe filled in.
+  void verify(const Verify& v, History& h, Decision& d);
+  // Ends a verification (the socket is not verifying any more); `alive`:
+  // nothing says it is dead, so a probe still outstanding was answered.
+  void stop_verifying(History& h, bool alive);
 
   Config config_;
   std::optional<uint32_t> confirm_override_;
@@ -74,6 +133,7 @@ class DecisionEngine {
   std::vector<Entry> entries_;
   Clock::time_point now_;
   uint64_t scan_ = 0;
+  ProbeCounters probe_counters_;
 };
 
 }  // namespace tcpreap

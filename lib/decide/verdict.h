@@ -12,9 +12,11 @@ enum class Verdict : uint8_t {
   kProtected,   // a policy matches, but a protect rule forbids touching it
   kAlive,       // in scope, and nothing says it is dead
   kSuspect,     // looks dead, on fewer consecutive scans than the policy's confirm
-  kDead,        // looks dead on `confirm` consecutive scans: to be reaped
+  kVerifying,   // silent on `confirm` scans, and the policy verifies: its peer is being probed
+  kDead,        // looks dead on `confirm` consecutive scans (and, if verified, no probe was answered): to be reaped
 };
-const char* verdict_name(Verdict v);  // "out-of-scope", "protected", "alive", "suspect", "dead"
+// "out-of-scope", "protected", "alive", "suspect", "verifying", "dead"
+const char* verdict_name(Verdict v);
 
 enum class DeadReason : uint8_t {
   kNone,
@@ -38,6 +40,17 @@ struct Figures {
   bool operator==(const Figures&) const = default;
 };
 
+// Where the liveness check of a socket stands (policy `verify`). All zero
+// when its policy does not verify or it is not silent.
+struct ProbeState {
+  uint8_t wanted = 0;          // the policy's verify.probes; 0: no verification
+  uint8_t sent = 0;            // probes sent since the socket last looked alive
+  uint8_t failures = 0;        // consecutive attempts that could not send a probe
+  bool due = false;            // a probe should go out now (verdict verifying)
+  uint32_t since_last_ms = 0;  // since the last probe (or failed attempt); 0 when none
+  bool operator==(const ProbeState&) const = default;
+};
+
 struct Decision {
   Verdict verdict = Verdict::kOutOfScope;
   int policy = -1;  // index into Config::policies; -1 when out of scope
@@ -47,6 +60,7 @@ struct Decision {
   uint32_t dead_scans = 0;  // consecutive scans it looked dead, this one included
   uint32_t confirm = 1;     // scans needed
   bool held_back = false;   // dead, but a max_per_scan cap kept it for a later scan
+  ProbeState probe;         // verifying, and dead after verification
   bool operator==(const Decision&) const = default;
 };
 

@@ -40,6 +40,37 @@ uint32_t figure_for(const Decision& d) {
   return 0;
 }
 
+// ", probe 1/3 sent 2.1s ago", ", probe due", ", 2 probe attempts failed",
+// ", 3 probes unanswered": where the verification of a verifying (or
+// verified dead) socket stands.
+void append_probe_state(const Decision& d, std::string& out) {
+  const ProbeState& p = d.probe;
+  if (p.wanted == 0) return;
+  if (d.verdict == Verdict::kDead) {
+    out += ", ";
+    put_number(out, p.sent);
+    out += p.sent == 1 ? " probe unanswered" : " probes unanswered";
+    return;
+  }
+  if (d.verdict != Verdict::kVerifying) return;
+  if (p.due) {
+    out += ", probe due";
+  } else if (p.sent > 0 && p.failures == 0) {
+    out += ", probe ";
+    put_number(out, p.sent);
+    out += '/';
+    put_number(out, p.wanted);
+    out += " sent ";
+    append_duration_ms(p.since_last_ms, out);
+    out += " ago";
+  }
+  if (p.failures > 0) {
+    out += ", ";
+    put_number(out, p.failures);
+    out += p.failures == 1 ? " probe attempt failed" : " probe attempts failed";
+  }
+}
+
 }  // namespace
 
 void append_decision_header(std::string& out) {
@@ -61,6 +92,11 @@ void append_decision_columns(const Decision& d, const Config& c, std::string& ou
     put_number(out, d.dead_scans);
     out += '/';
     put_number(out, d.confirm);
+  } else if (d.verdict == Verdict::kVerifying) {
+    out += ' ';
+    put_number(out, d.probe.sent);
+    out += '/';
+    put_number(out, d.probe.wanted);
   }
   if (out.size() - start < kVerdictWidth + 1) out.append(kVerdictWidth + 1 - (out.size() - start), ' ');
   if (d.reason != DeadReason::kNone) {
@@ -75,6 +111,7 @@ void append_decision_columns(const Decision& d, const Config& c, std::string& ou
       put_number(out, d.figures.peer_connections);
       out += " from this peer";
     }
+    append_probe_state(d, out);
     if (d.held_back) out += " (held back: max_per_scan)";
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
@@ -114,6 +151,14 @@ void append_decision_json(const Decision& d, const Config& c, std::string& out) 
   put_number(out, d.figures.in_state_ms);
   out += ",\"peer_connections\":";
   put_number(out, d.figures.peer_connections);
+  out += ",\"probes_sent\":";
+  put_number(out, d.probe.sent);
+  out += ",\"probes_wanted\":";
+  put_number(out, d.probe.wanted);
+  out += ",\"probe_due\":";
+  out += d.probe.due ? "true" : "false";
+  out += ",\"probe_failures\":";
+  put_number(out, d.probe.failures);
 }
 
 }  // namespace tcpreap

@@ -43,6 +43,8 @@ void append_reap_line(const ReapLine& l, std::string& out) {
     out += " >= ";
     out += format_duration(d.threshold);
     if (d.reason == DeadReason::kPerPeerLimit) out += ", " + std::to_string(d.figures.peer_connections) + " from this peer";
+    if (d.verdict == Verdict::kDead && d.probe.wanted > 0)
+      out += ", " + std::to_string(d.probe.sent) + (d.probe.sent == 1 ? " probe" : " probes") + " unanswered";
   }
   if (l.outcome) {
     out += l.decision ? ", via " : "via ";

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "reap/tcp_packet.h"
+#include "wire/tcp_packet.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> frame(data, data + size);  // exactly `size` bytes: ASan sees any overread

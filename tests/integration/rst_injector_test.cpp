@@ -46,45 +46,6 @@ std::string family_tag(const ::testing::TestParamInfo<Family>& p) {
   return p.param == Family::kIPv4 ? "IPv4" : "IPv6";
 }
 
-// Every socket of the scanner's namespace, in any state.
-std::vector<TcpSocket> all_sockets(SocketScanner& scanner) {
-  SocketFilter f;
-  f.states = StateSet::all();
-  return scan_sockets(scanner, compile_query(f));
-}
-
-bool cookie_present(SocketScanner& scanner, uint64_t cookie) {
-  for (const TcpSocket& s : all_sockets(scanner))
-    if (s.cookie == cookie) return true;
-  return false;
-}
-
-// The socket of the scanner's namespace whose local end is `fd`'s.
-TcpSocket socket_of(SocketScanner& scanner, int fd) {
-  const Endpoint local = local_endpoint(fd);
-  std::optional<Endpoint> remote;
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) remote = remote_endpoint(fd);
-  for (const TcpSocket& s : all_sockets(scanner)) {
-    if (s.local_port != local.port || s.local != local.address) continue;
-    if (remote ? (s.remote_port == remote->port && s.remote == remote->address) : s.remote_port == 0) return s;
-  }
-  throw SupportError("no dumped socket for local port " + std::to_string(local.port));
-}
-
-// What the application sees on its next recv(): 0 for data, -1 for EOF,
-// else the errno. Waits up to 5 s for something to happen.
-int next_recv(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  (void)::poll(&p, 1, 5000);
-  char c;
-  const ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT);
-  if (n > 0) return 0;
-  if (n == 0) return -1;
-  return errno;
-}
-
 ::testing::AssertionResult was_reset(const std::vector<ReapOutcome>& outcomes, size_t i) {
   if (i >= outcomes.size()) return ::testing::AssertionFailure() << "no outcome " << i;
   const ReapOutcome& o = outcomes[i];

@@ -45,6 +45,9 @@ policies:
     per_peer_limit:
       max: 50
       min_silent: 60s
+    verify:
+      probes: 3
+      interval: 5s
 )";
 
 // One valid policy, to complete files whose point is elsewhere (lines 1-4
@@ -100,6 +103,7 @@ void expect_example(const Config& c, const std::string& source, int first_line) 
   EXPECT_EQ(p.confirm, 2u);
   EXPECT_EQ(p.max_per_scan, std::optional<uint32_t>(20));
   EXPECT_EQ(p.per_peer_limit, (std::optional<PerPeerLimit>(PerPeerLimit{50, 60s})));
+  EXPECT_EQ(p.verify, (std::optional<Verify>(Verify{3, 5s})));
   EXPECT_EQ(p.mark, (SourceMark{first_line + 11, 5}));
 }
 
@@ -135,6 +139,7 @@ TEST(ConfigLoader, EverythingButPoliciesHasADefault) {
   EXPECT_EQ(p.confirm, 1u);
   EXPECT_FALSE(p.max_per_scan);
   EXPECT_FALSE(p.per_peer_limit);
+  EXPECT_FALSE(p.verify);
   EXPECT_FALSE(p.dead_when.unacked_for);
   EXPECT_TRUE(p.dead_when.in_state_for.empty());
   EXPECT_EQ(p.mark, (SourceMark{2, 5}));
@@ -196,6 +201,40 @@ policies:
   EXPECT_EQ(c.policies[1].dead_when.unacked_for, std::optional<Duration>(90min));
 }
 
+TEST(ConfigLoader, VerifyTakesDefaultsAndExplicitValues) {
+  const Config c = load_ok(R"(policies:
+  - name: defaults
+    match: { local_port: 1 }
+    dead_when: { silent_for: 1m }
+    verify: {}
+  - name: explicit
+    match: { local_port: 2 }
+    dead_when: { silent_for: 30s, unacked_for: 30s }
+    verify:
+      probes: 10
+      interval: 1h
+  - name: least
+    match: { local_port: 3 }
+    dead_when: { silent_for: 10s }
+    verify: { probes: "1", interval: 1s }
+  - name: per-peer-only
+    match: { local_port: 4 }
+    dead_when: { unacked_for: 1m }
+    per_peer_limit: { max: 5, min_silent: 1m }
+    verify: { interval: 2s500ms }
+  - name: unverified
+    match: { local_port: 5 }
+    dead_when: { silent_for: 1m }
+)");
+  ASSERT_EQ(c.policies.size(), 5u);
+  EXPECT_EQ(c.policies[0].verify, (std::optional<Verify>(Verify{3, 5s})));
+  EXPECT_EQ(c.policies[1].verify, (std::optional<Verify>(Verify{10, 1h})));
+  EXPECT_EQ(c.policies[2].verify, (std::optional<Verify>(Verify{1, 1s})));
+  // Only per_peer_limit's silence to verify is enough.
+  EXPECT_EQ(c.policies[3].verify, (std::optional<Verify>(Verify{3, 2500ms})));
+  EXPECT_FALSE(c.policies[4].verify);
+}
+
 TEST(ConfigLoader, QuotedNumbersAndBooleansReadAsWritten) {
   const Config c = load_ok(std::string("reap:\n  dry_run: \"true\"\n  max_per_scan: \"7\"\n") + kPolicy);
   EXPECT_TRUE(c.dry_run);
@@ -250,10 +289,19 @@ const BadFile kBadFiles[] = {
      "polices: []\n",
      {"t.yaml:1:1: unknown key 'polices' at the top level (did you mean 'policies'?)",
       "t.yaml:1:1: missing 'policies' (at least one policy is required)"}},
-    {"verify_is_later_work",
+    {"unknown_policy_key",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    probe_first: true\n"),
+     {"t.yaml:5:5: unknown key 'probe_first' in policies[0] (known: name, match, dead_when, confirm, max_per_scan, "
+      "per_peer_limit, verify)"}},
+    {"verify_misspelled",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verfy: {}\n"),
+     {"t.yaml:5:5: unknown key 'verfy' in policies[0] (did you mean 'verify'?)"}},
+    {"unknown_verify_key_near",
      policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probe: true }\n"),
-     {"t.yaml:5:5: unknown key 'verify' in policies[0] (known: name, match, dead_when, confirm, max_per_scan, "
-      "per_peer_limit)"}},
+     {"t.yaml:5:15: unknown key 'probe' in policies[0].verify (did you mean 'probes'?)"}},
+    {"unknown_verify_key_far",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify:\n      probes: 3\n      timeout: 5s\n"),
+     {"t.yaml:7:7: unknown key 'timeout' in policies[0].verify (known: probes, interval)"}},
     {"unknown_match_key",
      policy("    match: { local_prot: 1 }\n    dead_when: { silent_for: 1m }\n"),
      {"t.yaml:3:14: unknown key 'local_prot' in policies[0].match (did you mean 'local_port'?)"}},
@@ -263,6 +311,12 @@ const BadFile kBadFiles[] = {
     {"duplicate_alias",
      policy("    match: { local_port: 1, local_ports: [2] }\n    dead_when: { silent_for: 1m }\n"),
      {"t.yaml:3:29: duplicate key 'local_ports' ('local_port' is the same key, first at line 3:14)"}},
+    {"duplicate_verify_key",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify:\n      probes: 3\n      probes: 4\n"),
+     {"t.yaml:7:7: duplicate key 'probes' (first at line 6:7)"}},
+    {"duplicate_verify",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: {}\n    verify: { probes: 2 }\n"),
+     {"t.yaml:6:5: duplicate key 'verify' (first at line 5:5)"}},
     {"duplicate_section",
      with_policy("scan: {}\nscan: {}\n"),
      {"t.yaml:2:1: duplicate key 'scan' (first at line 1:1)"}},
@@ -297,6 +351,33 @@ const BadFile kBadFiles[] = {
     {"unknown_method",
      with_policy("reap:\n  method: kill\n"),
      {"t.yaml:2:11: reap.method: unknown method 'kill' (known: auto, destroy, rst)"}},
+    {"verify_scalar",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: true\n"),
+     {"t.yaml:5:13: policies[0].verify: expected a map with probes and interval (write verify: {} for the "
+      "defaults), got 'true'"}},
+    {"verify_list",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: [3, 5s]\n"),
+     {"t.yaml:5:13: policies[0].verify: expected a map with probes and interval (write verify: {} for the "
+      "defaults), got a list"}},
+    {"verify_null",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify:\n"),
+     {"t.yaml:5:5: policies[0].verify: expected a map with probes and interval (write verify: {} for the "
+      "defaults), got nothing"}},
+    {"verify_probes_fraction",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: 1.5 }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: expected a whole number, got '1.5'"}},
+    {"verify_probes_list",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: [3] }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: expected a whole number, got a list"}},
+    {"verify_probes_empty",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify:\n      probes:\n      interval: 5s\n"),
+     {"t.yaml:6:7: policies[0].verify.probes: expected a whole number, got nothing"}},
+    {"verify_interval_map",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { interval: { s: 5 } }\n"),
+     {"t.yaml:5:25: policies[0].verify.interval: expected a duration (500ms, 30s, 5m, 1h30m), got a map"}},
+    {"verify_interval_no_unit",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { interval: 5 }\n"),
+     {"t.yaml:5:25: policies[0].verify.interval: '5' has no unit; say the unit: 5s"}},
     {"map_for_port",
      policy("    match: { local_ports: [{ a: 1 }] }\n    dead_when: { silent_for: 1m }\n"),
      {"t.yaml:3:28: policies[0].match.local_ports[0]: expected a port or port range (2181, \"30000-32767\"), got a "
@@ -393,6 +474,72 @@ const BadFile kBadFiles[] = {
     {"per_peer_incomplete",
      policy("    match: {}\n    dead_when: { silent_for: 1m }\n    per_peer_limit: { max: 5 }\n"),
      {"t.yaml:5:21: policies[0].per_peer_limit: missing 'min_silent'"}},
+    {"confirm_overflows_64_bits",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    confirm: 99999999999999999999\n"),
+     {"t.yaml:5:14: policies[0].confirm: '99999999999999999999' is too large (at most 4294967295)"}},
+    {"verify_probes_zero",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: 0 }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: must be from 1 to 10, got 0"}},
+    {"verify_probes_negative",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: -3 }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: must be from 1 to 10, got -3"}},
+    {"verify_probes_eleven",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: 11 }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: must be from 1 to 10, got 11"}},
+    {"verify_probes_overflow",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: 99999999999999999999 }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: must be from 1 to 10, got 99999999999999999999"}},
+    {"verify_interval_under_the_peer_rate_limit",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { interval: 999ms }\n"),
+     {"t.yaml:5:25: policies[0].verify.interval: '999ms' is too short (at least 1s: a peer answers at most one "
+      "probe per 500ms, its net.ipv4.tcp_invalid_ratelimit)"}},
+    {"verify_interval_zero",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { interval: 0s }\n"),
+     {"t.yaml:5:25: policies[0].verify.interval: '0s' is too short (at least 1s: a peer answers at most one "
+      "probe per 500ms, its net.ipv4.tcp_invalid_ratelimit)"}},
+    {"verify_interval_over_an_hour",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { interval: 1h1ms }\n"),
+     {"t.yaml:5:25: policies[0].verify.interval: '1h1ms' is too long (at most 1h)"}},
+    {"verify_both_wrong",
+     policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { probes: 11, interval: 100ms }\n"),
+     {"t.yaml:5:23: policies[0].verify.probes: must be from 1 to 10, got 11",
+      "t.yaml:5:37: policies[0].verify.interval: '100ms' is too short (at least 1s: a peer answers at most one "
+      "probe per 500ms, its net.ipv4.tcp_invalid_ratelimit)"}},
+
+    // verify needs silence to verify; only the policy's own errors when
+    // its dead_when or verify cannot be read.
+    {"verify_unacked_only",
+     policy("    match: {}\n    dead_when: { unacked_for: 30s }\n    verify:\n      probes: 3\n"),
+     {"t.yaml:5:5: policies[0].verify: only silence is verified (dead_when.silent_for or per_peer_limit), and this "
+      "policy has neither; unacked data is already probed by the kernel's own retransmissions, and a state "
+      "timeout needs no answer from the peer"}},
+    {"verify_state_timeout_only",
+     policy("    match: { states: close-wait }\n    dead_when: { in_state_for: { close-wait: 5m } }\n"
+            "    verify: {}\n"),
+     {"t.yaml:5:5: policies[0].verify: only silence is verified (dead_when.silent_for or per_peer_limit), and this "
+      "policy has neither; unacked data is already probed by the kernel's own retransmissions, and a state "
+      "timeout needs no answer from the peer"}},
+    {"verify_unacked_only_and_bad_probes",
+     policy("    match: {}\n    dead_when: { unacked_for: 30s }\n    verify: { probes: 0 }\n"),
+     {"t.yaml:5:5: policies[0].verify: only silence is verified (dead_when.silent_for or per_peer_limit), and this "
+      "policy has neither; unacked data is already probed by the kernel's own retransmissions, and a state "
+      "timeout needs no answer from the peer",
+      "t.yaml:5:23: policies[0].verify.probes: must be from 1 to 10, got 0"}},
+    {"verify_null_and_unacked_only",
+     policy("    match: {}\n    dead_when: { unacked_for: 30s }\n    verify:\n"),
+     {"t.yaml:5:5: policies[0].verify: expected a map with probes and interval (write verify: {} for the "
+      "defaults), got nothing"}},
+    {"verify_after_a_broken_dead_when",
+     policy("    match: {}\n    dead_when: { unacked_for: 30 }\n    verify: {}\n"),
+     {"t.yaml:4:31: policies[0].dead_when.unacked_for: '30' has no unit; say the unit: 30s"}},
+    {"verify_after_a_broken_per_peer_limit",
+     policy("    match: {}\n    dead_when: { unacked_for: 1m }\n    per_peer_limit: { max: 0, min_silent: 1m }\n"
+            "    verify: {}\n"),
+     {"t.yaml:5:28: policies[0].per_peer_limit.max: must be at least 1, got 0"}},
+    {"verify_without_dead_when",
+     policy("    match: {}\n    verify: {}\n"),
+     {"t.yaml:2:5: policies[0]: missing 'dead_when'"}},
+
     {"empty_port_list",
      policy("    match: { local_ports: [] }\n    dead_when: { silent_for: 1m }\n"),
      {"t.yaml:3:27: policies[0].match.local_ports: [] matches nothing"}},
@@ -500,7 +647,7 @@ policies:
     dead_when:
       silent_for: 0s
       silent_for: 30
-    verify: {}
+    verify: { probes: 11 }
   - name: b
     match: {}
     dead_when: { unacked_for: 1h1h }
@@ -526,8 +673,7 @@ policies:
                         "listening, listen, closing, all, connected, synchronized)",
                         "t.yaml:15:19: policies[0].dead_when.silent_for: must be more than 0, got '0s'",
                         "t.yaml:16:7: duplicate key 'silent_for' (first at line 15:7)",
-                        "t.yaml:17:5: unknown key 'verify' in policies[0] (known: name, match, dead_when, confirm, "
-                        "max_per_scan, per_peer_limit)",
+                        "t.yaml:17:23: policies[0].verify.probes: must be from 1 to 10, got 11",
                         "t.yaml:20:31: policies[1].dead_when.unacked_for: '1h1h' is not a duration: write the units "
                         "from the largest to the smallest, each once (e.g. 1h30m)",
                         "t.yaml:21:5: policy 'c' can never decide: policy 'b' (line 18) matches every socket it does",

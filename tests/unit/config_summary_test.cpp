@@ -27,7 +27,9 @@ TEST(ConfigSummary, DescribesTheExample) {
             "port 2181 and remote address in 10.0.0.0/8 or fd00::/8: a connection is dead once it has been silent "
             "for 2m, its data has gone unacknowledged for 30s or it has been in state close-wait for 5m, and is "
             "reaped once it has looked dead on 2 consecutive scans, at most 20 per scan; when one peer holds more "
-            "than 50 of its connections, the longest silent among them (silent at least 1m) are dead too.");
+            "than 50 of its connections, the longest silent among them (silent at least 1m) are dead too; a "
+            "connection dead by silence is verified first: its peer is probed up to 3 times, 5s apart, and an "
+            "answer keeps the connection alive.");
 }
 
 TEST(ConfigSummary, DescribesADryRunWithSeveralPolicies) {
@@ -65,6 +67,35 @@ policies:
             "decides for sockets with remote port 443: a connection is dead once it has been silent for 1h, and "
             "would be reaped on the first scan it looks dead; when one peer holds more than 1 of its connections, "
             "the longest silent among them (silent at least 500ms) are dead too.");
+}
+
+TEST(ConfigSummary, DescribesVerification) {
+  const Config c = load(R"(reap:
+  dry_run: true
+policies:
+  - name: once
+    match: { local_port: 1 }
+    dead_when: { unacked_for: 1m }
+    per_peer_limit: { max: 10, min_silent: 30s }
+    verify: { probes: 1, interval: 1m30s }
+  - name: many
+    match: { local_port: 2 }
+    dead_when: { silent_for: 20s }
+    confirm: 3
+    verify: { probes: 10, interval: 1s }
+)");
+  EXPECT_EQ(describe(c),
+            "Every 10s tcpreap scans TCP sockets and reports the dead connections it would reap with method auto "
+            "(SOCK_DESTROY, or an injected RST where the kernel cannot destroy), at most 100 per scan, but reaps "
+            "none (dry run). Nothing is protected. Policies are tried in order; the first whose match fits a socket "
+            "decides. Policy 'once' decides for established sockets with local port 1: a connection is dead once "
+            "its data has gone unacknowledged for 1m, and would be reaped on the first scan it looks dead; when one "
+            "peer holds more than 10 of its connections, the longest silent among them (silent at least 30s) are "
+            "dead too; a connection dead by silence is verified first: its peer is probed once, with 1m30s to "
+            "answer, and an answer keeps the connection alive. Policy 'many' decides for established sockets with "
+            "local port 2: a connection is dead once it has been silent for 20s, and would be reaped once it has "
+            "looked dead on 3 consecutive scans; a connection dead by silence is verified first: its peer is probed "
+            "up to 10 times, 1s apart, and an answer keeps the connection alive.");
 }
 
 TEST(ConfigSummary, ListsSeveralProtectRules) {

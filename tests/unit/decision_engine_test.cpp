@@ -160,6 +160,14 @@ TEST(DeadRules, TimeoutsFloorFollowsTheBackoff) {
   EXPECT_EQ(timeouts_floor_ms(0, 3, 3), 0u) << "no RTO known, no bound";
 }
 
+TEST(DeadRules, OnlySilenceIsVerifiable) {
+  EXPECT_TRUE(verifiable(DeadReason::kSilent));
+  EXPECT_TRUE(verifiable(DeadReason::kPerPeerLimit));
+  EXPECT_FALSE(verifiable(DeadReason::kUnacked));
+  EXPECT_FALSE(verifiable(DeadReason::kStateTimeout));
+  EXPECT_FALSE(verifiable(DeadReason::kNone));
+}
+
 // ---- the engine ----
 
 class Engine {
@@ -176,6 +184,16 @@ class Engine {
     for (auto& d : now) out.push_back(d ? *d : kept.at(k++).decision);
     EXPECT_EQ(k, kept.size());
     return out;
+  }
+  // What probing `cookie`'s peer gave, at t0 + `at`.
+  void record(uint64_t cookie, ProbeResult r, Duration at) {
+    engine_.record_probe(cookie, ProbeOutcome{r, 0, {}}, t0_ + at);
+  }
+  // next_verify_due(), since t0.
+  std::optional<Duration> due() const {
+    auto t = engine_.next_verify_due();
+    if (!t) return std::nullopt;
+    return std::chrono::duration_cast<Duration>(*t - t0_);
   }
   DecisionEngine& engine() { return engine_; }
 
@@ -381,6 +399,336 @@ TEST(DecisionEngine, ReloadKeepsHistoryWhileThePolicyKeepsItsName) {
   auto d = e.scan(10s, {kSilent, {.cookie = 2, .remote_port = 1, .last_data_recv = 210'000, .last_ack_recv = 210'000}});
   EXPECT_EQ(d[0].dead_scans, 2u) << "still decided by 'zk'";
   EXPECT_EQ(d[1].dead_scans, 1u) << "now decided by 'other': starts over";
+}
+
+// ---- liveness verification (policy `verify`) ----
+
+Policy verifying(std::string name, DeadWhen dw, uint32_t confirm = 1, uint32_t probes = 3, Duration interval = 5s) {
+  Policy p = policy(std::move(name), std::move(dw), confirm);
+  p.verify = Verify{probes, interval};
+  return p;
+}
+
+// kSilent after its peer's ACK to a probe: data long ago, an ACK just now.
+const Sock kAnswered{.last_data_recv = 200'000, .last_ack_recv = 300};
+
+using Counters = DecisionEngine::ProbeCounters;
+
+TEST(DecisionEngineVerify, SilentUnansweredProbesThenDead) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  auto d = e.scan(0s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].reason, DeadReason::kSilent);
+  EXPECT_EQ(d[0].dead_scans, 1u);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
+  EXPECT_EQ(e.due(), 0s) << "never probed: due at once";
+
+  e.record(1, ProbeResult::kSent, 100ms);
+  EXPECT_EQ(e.due(), 5100ms);
+  d = e.scan(2s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 1, .failures = 0, .due = false, .since_last_ms = 1900}));
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1}));
+
+  d = e.scan(5100ms, {kSilent});
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 1, .failures = 0, .due = true, .since_last_ms = 5000}));
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .unanswered = 1}));
+  e.record(1, ProbeResult::kSent, 5200ms);
+  d = e.scan(10200ms, {kSilent});
+  EXPECT_TRUE(d[0].probe.due);
+  e.record(1, ProbeResult::kSent, 10300ms);
+
+  // Three sent: no more probes, one more interval of silence to wait.
+  d = e.scan(12s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 3, .failures = 0, .due = false, .since_last_ms = 1700}));
+  EXPECT_EQ(e.due(), 15300ms) << "when the verdict is due";
+  d = e.scan(15249ms, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying) << "earlier than the 50 ms of scheduling slack";
+
+  d = e.scan(15250ms, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].reason, DeadReason::kSilent);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 3, .failures = 0, .due = false, .since_last_ms = 4950}))
+      << "kept for the report: 3 probes unanswered";
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 3, .unanswered = 3}));
+  EXPECT_EQ(e.due(), std::nullopt) << "dead is not verifying";
+
+  // Still there on the next scan (the reap failed): still dead, nothing counted twice.
+  d = e.scan(20s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].probe.sent, 3u);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 3, .unanswered = 3}));
+}
+
+TEST(DecisionEngineVerify, AScanSeeingTheAnswerMakesItAliveAndProbingStartsOver) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kSent, 0s);
+  auto d = e.scan(1s, {kAnswered});
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(d[0].probe, ProbeState{});
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .answered = 1}));
+  EXPECT_EQ(e.due(), std::nullopt);
+
+  // Silent again much later: a new verification, from probe 0.
+  d = e.scan(100s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
+  EXPECT_EQ(e.due(), 100s);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .answered = 1}));
+}
+
+TEST(DecisionEngineVerify, AnAliveScanCountsNothingWhenNoProbeIsOutstanding) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kSent, 0s);
+  e.scan(5s, {kSilent});  // the probe went unanswered
+  auto d = e.scan(6s, {kAnswered});
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .unanswered = 1}));
+}
+
+TEST(DecisionEngineVerify, AnAnswerSeenDirectlyIsCountedOnce) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kAnswered, 100ms);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .answered = 1}));
+  auto d = e.scan(1s, {kAnswered});
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .answered = 1})) << "not again by the scan";
+}
+
+TEST(DecisionEngineVerify, AnAnsweredProbeNeverCountsTowardsDead) {
+  // Should a scan still find it silent after an answer, the count starts
+  // over and the next probe waits an interval.
+  Engine e(config_of({verifying("zk", silent(60s), 1, 1)}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kAnswered, 0s);
+  auto d = e.scan(1s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 1, .sent = 0, .failures = 0, .due = false, .since_last_ms = 1000}));
+  EXPECT_EQ(e.due(), 5s);
+  d = e.scan(5s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_TRUE(d[0].probe.due);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .answered = 1}));
+}
+
+TEST(DecisionEngineVerify, PeerReset) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kPeerReset, 100ms);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .peer_reset = 1}));
+  // The kernel closed the socket on that RST; should a scan still see it,
+  // the probe counts as sent, and not again as unanswered.
+  auto d = e.scan(5100ms, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe.sent, 1u);
+  EXPECT_TRUE(d[0].probe.due);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .peer_reset = 1}));
+  // Gone: forgotten.
+  e.scan(6s, {});
+  EXPECT_EQ(e.engine().remembered(), 0u);
+  EXPECT_EQ(e.due(), std::nullopt);
+}
+
+TEST(DecisionEngineVerify, FailedAttemptsNeverMakeItDeadAndRetryEveryInterval) {
+  Engine e(config_of({verifying("zk", silent(60s), 1, 2)}));
+  auto d = e.scan(0s, {kSilent});
+  ASSERT_TRUE(d[0].probe.due);
+  e.record(1, ProbeResult::kNoAnswer, 0s);
+  d = e.scan(2s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 2, .sent = 0, .failures = 1, .due = false, .since_last_ms = 2000}));
+  EXPECT_EQ(e.due(), 5s) << "retried one interval later";
+
+  const ProbeResult failures[] = {ProbeResult::kFailed, ProbeResult::kNotEstablished, ProbeResult::kNoAnswer};
+  for (int i = 1; i <= 30; ++i) {
+    d = e.scan(i * 5s, {kSilent});
+    ASSERT_EQ(d[0].verdict, Verdict::kVerifying) << "attempt " << i;
+    ASSERT_TRUE(d[0].probe.due);
+    ASSERT_EQ(d[0].probe.failures, i);
+    e.record(1, failures[i % 3], i * 5s);
+  }
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.failed = 31}));
+
+  // A probe goes out at last: the failures are over, the count goes on.
+  e.scan(155s, {kSilent});
+  e.record(1, ProbeResult::kSent, 155s);
+  d = e.scan(156s, {kSilent});
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 2, .sent = 1, .failures = 0, .due = false, .since_last_ms = 1000}));
+  // A failure after a probe sent does not count towards dead either.
+  d = e.scan(160s, {kSilent});
+  e.record(1, ProbeResult::kFailed, 160s);
+  d = e.scan(165s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 2, .sent = 1, .failures = 1, .due = true, .since_last_ms = 5000}));
+}
+
+TEST(DecisionEngineVerify, GoneCountsNothing) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kGone, 0s);
+  EXPECT_EQ(e.engine().probe_counters(), Counters{});
+  EXPECT_EQ(e.due(), 0s) << "still due until a scan drops it";
+  e.scan(1s, {});
+  EXPECT_EQ(e.due(), std::nullopt);
+}
+
+TEST(DecisionEngineVerify, UnackedAndStateTimeoutAreDeadWithoutProbes) {
+  DeadWhen dw;
+  dw.silent_for = 120s;
+  dw.unacked_for = 30s;
+  dw.in_state_for = {{static_cast<uint8_t>(TcpState::kCloseWait), 5min}};
+  Engine e(config_of({verifying("zk", dw)}));
+  auto d = e.scan(0s, {{.cookie = 1,
+                        .last_ack_recv = 60'000,
+                        .unacked = 3,
+                        .retransmits = 8,
+                        .backoff = 8,
+                        .rto_us = 204'000u << 8},
+                       {.cookie = 2,
+                        .state = TcpState::kCloseWait,
+                        .last_data_recv = 10'000,
+                        .last_ack_recv = 10'000}});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].reason, DeadReason::kUnacked);
+  EXPECT_EQ(d[0].probe, ProbeState{});
+  EXPECT_EQ(d[1].verdict, Verdict::kAlive);
+  d = e.scan(5min, {{.cookie = 2, .state = TcpState::kCloseWait, .last_data_recv = 10'000, .last_ack_recv = 10'000}});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].reason, DeadReason::kStateTimeout);
+  EXPECT_EQ(d[0].probe, ProbeState{});
+  EXPECT_EQ(e.due(), std::nullopt);
+  e.record(2, ProbeResult::kSent, 5min);
+  EXPECT_EQ(e.engine().probe_counters(), Counters{}) << "not verifying: ignored";
+}
+
+TEST(DecisionEngineVerify, PerPeerLimitIsVerified) {
+  Policy p = verifying("zk", silent(1h));
+  p.per_peer_limit = PerPeerLimit{1, 60s};
+  Engine e(config_of({p}));
+  auto d = e.scan(0s, {{.cookie = 1, .last_data_recv = 70'000, .last_ack_recv = 70'000},
+                       {.cookie = 2, .last_data_recv = 90'000, .last_ack_recv = 90'000}});
+  EXPECT_EQ(d[0].verdict, Verdict::kAlive);
+  EXPECT_EQ(d[1].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[1].reason, DeadReason::kPerPeerLimit);
+  EXPECT_TRUE(d[1].probe.due);
+  e.record(2, ProbeResult::kSent, 0s);
+  // It answered: alive. Now the other one is the peer's longest silent.
+  d = e.scan(1s, {{.cookie = 1, .last_data_recv = 71'000, .last_ack_recv = 71'000},
+                  {.cookie = 2, .last_data_recv = 91'000, .last_ack_recv = 500}});
+  EXPECT_EQ(d[1].verdict, Verdict::kAlive);
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].reason, DeadReason::kPerPeerLimit);
+  EXPECT_EQ(d[0].probe.sent, 0u);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .answered = 1}));
+}
+
+TEST(DecisionEngineVerify, ConfirmComesFirst) {
+  Engine e(config_of({verifying("zk", silent(60s), 2)}));
+  auto d = e.scan(0s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kSuspect);
+  EXPECT_EQ(d[0].probe, ProbeState{});
+  EXPECT_EQ(e.due(), std::nullopt);
+  e.record(1, ProbeResult::kSent, 0s);
+  EXPECT_EQ(e.engine().probe_counters(), Counters{}) << "a suspect is not probed";
+  d = e.scan(10s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].dead_scans, 2u);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
+  // The confirm override of the one-shot CLI applies the same way.
+  Engine once(config_of({verifying("zk", silent(60s), 3)}));
+  once.engine().override_confirm(1);
+  EXPECT_EQ(once.scan(0s, {kSilent})[0].verdict, Verdict::kVerifying);
+}
+
+TEST(DecisionEngineVerify, NextVerifyDueIsTheEarliest) {
+  Policy slow = verifying("slow", silent(60s), 1, 3, 30s);
+  slow.match.remote = {*Cidr::parse("10.9.0.0/16")};
+  Engine e(config_of({slow, verifying("zk", silent(60s))}));
+  const Sock a{.cookie = 1, .last_data_recv = 200'000, .last_ack_recv = 200'000};
+  const Sock b{.cookie = 2, .remote = "10.0.0.3", .last_data_recv = 200'000, .last_ack_recv = 200'000};
+  const Sock c{.cookie = 3, .remote = "10.9.0.1", .last_data_recv = 200'000, .last_ack_recv = 200'000};
+  EXPECT_EQ(e.due(), std::nullopt) << "before any scan";
+  e.scan(10s, {a, b, c, {.cookie = 4}});
+  EXPECT_EQ(e.due(), 10s);
+  e.record(1, ProbeResult::kSent, 10500ms);
+  EXPECT_EQ(e.due(), 10s) << "b and c are still due";
+  e.record(2, ProbeResult::kFailed, 10200ms);
+  e.record(3, ProbeResult::kSent, 10100ms);
+  EXPECT_EQ(e.due(), 15200ms) << "b's retry; c waits 30 s";
+  e.record(99, ProbeResult::kSent, 10100ms);  // unknown: ignored
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 2, .failed = 1}));
+  e.scan(11s, {{.cookie = 1, .last_data_recv = 200'000, .last_ack_recv = 100}, b, c});
+  EXPECT_EQ(e.due(), 15200ms);
+  e.scan(12s, {c});
+  EXPECT_EQ(e.due(), 40100ms);
+  e.scan(13s, {});
+  EXPECT_EQ(e.due(), std::nullopt);
+}
+
+TEST(DecisionEngineVerify, WithoutVerifySilenceIsDeadAsBefore) {
+  Engine e(config_of({policy("zk", silent(60s))}));
+  auto d = e.scan(0s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].probe, ProbeState{});
+  EXPECT_EQ(e.due(), std::nullopt);
+  e.record(1, ProbeResult::kSent, 0s);
+  EXPECT_EQ(e.engine().probe_counters(), Counters{});
+}
+
+TEST(DecisionEngineVerify, CapsCountOnlyTheDead) {
+  Policy v = verifying("v", silent(60s));
+  v.match.remote = {*Cidr::parse("10.0.0.0/24")};
+  Config c = config_of({v, policy("b", silent(60s))});
+  c.max_per_scan = 1;
+  Engine e(c);
+  auto d = e.scan(0s, {
+                          {.cookie = 1, .remote = "10.0.0.2", .last_data_recv = 300'000, .last_ack_recv = 300'000},
+                          {.cookie = 2, .remote = "10.9.0.1", .last_data_recv = 200'000, .last_ack_recv = 200'000},
+                          {.cookie = 3, .remote = "10.9.0.2", .last_data_recv = 100'000, .last_ack_recv = 100'000},
+                      });
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_FALSE(d[0].held_back) << "the longest silent, but not dead";
+  EXPECT_EQ(d[1].verdict, Verdict::kDead);
+  EXPECT_FALSE(d[1].held_back);
+  EXPECT_EQ(d[2].verdict, Verdict::kDead);
+  EXPECT_TRUE(d[2].held_back);
+}
+
+TEST(DecisionEngineVerify, ReloadKeepsProbeCountsUnderTheNewVerify) {
+  Engine e(config_of({verifying("zk", silent(60s), 1, 3, 5s)}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kSent, 0s);
+  e.engine().reload(config_of({verifying("zk", silent(60s), 1, 1, 10s)}));
+  EXPECT_EQ(e.due(), 10s) << "the new interval";
+  auto d = e.scan(6s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 1, .sent = 1, .failures = 0, .due = false, .since_last_ms = 6000}));
+  d = e.scan(10s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.sent = 1, .unanswered = 1}));
+
+  // Verification dropped by a reload: silence is dead at once.
+  Engine f(config_of({verifying("zk", silent(60s))}));
+  f.scan(0s, {kSilent});
+  f.engine().reload(config_of({policy("zk", silent(60s))}));
+  EXPECT_EQ(f.due(), std::nullopt);
+  d = f.scan(1s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_EQ(d[0].probe, ProbeState{});
+}
+
+TEST(DecisionEngineVerify, AnotherPolicyStartsOver) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kSent, 0s);
+  Policy other = verifying("other", silent(60s));
+  e.engine().reload(config_of({other}));
+  auto d = e.scan(1s, {kSilent});
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
 }
 
 }  // namespace

@@ -11,17 +11,9 @@
 #include "diag/socket_scanner.h"
 #include "unit/netlink_builder.h"
 
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
+#include "unit/allocation_counter.h"
 
-void* operator new(size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+using tcpreap::test::g_allocations;
 
 namespace tcpreap {
 namespace {

@@ -34,6 +34,7 @@ TEST(ShippedConfigs, TheDefaultReapsOnlyLongUnacknowledgedData) {
   EXPECT_GE(*p.dead_when.unacked_for, 5min);
   EXPECT_TRUE(p.dead_when.in_state_for.empty());
   EXPECT_FALSE(p.per_peer_limit);
+  EXPECT_FALSE(p.verify) << "nothing to verify without silence";
   EXPECT_GE(p.confirm, 2u);
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:10126");
 }
@@ -47,6 +48,10 @@ TEST(ShippedConfigs, TheZooKeeperExample) {
   EXPECT_EQ(zk.dead_when.silent_for, Duration(2min));
   ASSERT_TRUE(zk.per_peer_limit);
   EXPECT_EQ(zk.per_peer_limit->max, 50u);
+  // Its silence is verified; the other policies have none to verify.
+  EXPECT_EQ(zk.verify, (std::optional<Verify>(Verify{3, 5s})));
+  EXPECT_FALSE(c.policies[1].verify);
+  EXPECT_FALSE(c.policies[2].verify);
 }
 
 TEST(ShippedConfigs, TheRetransmissionsOnlyExampleNeverReapsIdleConnections) {

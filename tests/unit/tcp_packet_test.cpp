@@ -2,7 +2,7 @@
 // capture program, run through a small interpreter here (and checked by the
 // kernel's own verifier on a throwaway socket, which needs no privileges).
 
-#include "reap/tcp_packet.h"
+#include "wire/tcp_packet.h"
 
 #include <gtest/gtest.h>
 #include <linux/if_ether.h>
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "net/unique_fd.h"
-#include "reap/packet_capture.h"
+#include "wire/packet_capture.h"
 
 namespace tcpreap {
 namespace {

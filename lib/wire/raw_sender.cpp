@@ -1,4 +1,4 @@
-#include "reap/raw_sender.h"
+#include "wire/raw_sender.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -65,6 +65,14 @@ Status RawSender::send(const Packet& packet, const IpAddress& dst, uint32_t scop
     // EPERM here is usually a firewall OUTPUT rule dropping the packet.
     return Error(errno, "raw send to " + dst.to_string());
   }
+}
+
+Status RawSender::send_segment(const TcpSegment& segment, uint32_t interface) {
+  auto packet = build_segment(segment);
+  if (!packet) return packet.error();
+  const IpAddress& dst = segment.flow.dst;
+  const bool link_local = dst.family == Family::kIPv6 && dst.bytes[0] == 0xfe && (dst.bytes[1] & 0xc0) == 0x80;
+  return send(*packet, dst, link_local ? interface : 0);
 }
 
 }  // namespace tcpreap

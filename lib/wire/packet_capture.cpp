@@ -1,4 +1,4 @@
-#include "reap/packet_capture.h"
+#include "wire/packet_capture.h"
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -150,8 +150,8 @@ std::vector<sock_filter> section(Family family, const std::vector<Flow>& flows, 
 
 // The whole program:
 //    0  ld   [pkttype]
-//    1  jeq  #PACKET_OUTGOING, 1, 0
-//    2  ret  #0                       received, not sent: drop
+//    1  jeq  #PACKET_OUTGOING, 1, 0   (#PACKET_HOST for received frames)
+//    2  ret  #0                       the other direction: drop
 //    3  ld   [protocol]
 //    4  jeq  #ETH_P_IP, 0, 1
 //    5  ja   v4
@@ -161,13 +161,14 @@ std::vector<sock_filter> section(Family family, const std::vector<Flow>& flows, 
 //   v4: <IPv4 section>
 //   v6: <IPv6 section>
 // `ja` carries a 32-bit offset: the sections may be thousands long.
-std::vector<sock_filter> assemble(const std::vector<Flow>& v4, const std::vector<Flow>& v6, CaptureMatch match) {
+std::vector<sock_filter> assemble(const std::vector<Flow>& v4, const std::vector<Flow>& v6, CaptureMatch match,
+                                  CaptureDirection direction) {
   const std::vector<sock_filter> s4 = section(Family::kIPv4, v4, match);
   const std::vector<sock_filter> s6 = section(Family::kIPv6, v6, match);
   constexpr uint32_t kHeader = 9;
   std::vector<sock_filter> out{
       stmt(kLdW, kAncPktType),
-      jump(kJeq, PACKET_OUTGOING, 1, 0),
+      jump(kJeq, direction == CaptureDirection::kSent ? PACKET_OUTGOING : PACKET_HOST, 1, 0),
       stmt(kRet, 0),
       stmt(kLdW, kAncProtocol),
       jump(kJeq, ETH_P_IP, 0, 1),
@@ -189,12 +190,13 @@ Error capture_error(int errnum, const std::string& what) {
 
 }  // namespace
 
-std::optional<std::vector<sock_filter>> compile_capture_program(std::span<const Flow> flows, CaptureMatch match) {
+std::optional<std::vector<sock_filter>> compile_capture_program(std::span<const Flow> flows, CaptureMatch match,
+                                                                CaptureDirection direction) {
   std::vector<Flow> v4, v6;
   std::unordered_set<Flow, FlowHash> seen;
   for (const Flow& f : flows)
     if (seen.insert(f).second) (f.src.family == Family::kIPv4 ? v4 : v6).push_back(f);
-  std::vector<sock_filter> code = assemble(v4, v6, match);
+  std::vector<sock_filter> code = assemble(v4, v6, match, direction);
   if (code.size() > BPF_MAXINSNS) return std::nullopt;
   return code;
 }

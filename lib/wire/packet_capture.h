@@ -1,5 +1,6 @@
 #pragma once
-// Capturing the segments local sockets send, for RST injection: an
+// Capturing the segments local sockets send (challenge ACKs) or receive
+// (answers to liveness probes): an
 // AF_PACKET SOCK_DGRAM socket on every interface of the namespace ("cooked":
 // frames start at the IP header whatever the link type) with a classic BPF
 // program that lets through only the segments being waited for.
@@ -13,7 +14,7 @@
 
 #include "core/error.h"
 #include "net/unique_fd.h"
-#include "reap/tcp_packet.h"
+#include "wire/tcp_packet.h"
 
 namespace tcpreap {
 
@@ -30,9 +31,16 @@ enum class CaptureMatch : uint8_t {
   kAnyTcp,       // all TCP: when even the port list does not fit
 };
 
+// Which frames of a flow a program takes. On `lo` a looped-back segment
+// shows twice, leaving (PACKET_OUTGOING) and arriving (PACKET_HOST): each
+// direction takes it once.
+enum class CaptureDirection : uint8_t {
+  kSent,      // sent by this host (pkttype PACKET_OUTGOING)
+  kReceived,  // addressed to this host (pkttype PACKET_HOST)
+};
+
 // A program accepting (kCaptureSnapLen bytes of) frames that are
-//   - sent by this host (pkttype PACKET_OUTGOING): on `lo` a looped-back
-//     segment shows twice, leaving and arriving; only the first counts,
+//   - of `direction`,
 //   - IPv4 or IPv6 (skb->protocol), TCP with its whole 20-byte header in the
 //     frame, not a later IPv4 fragment (IPv6 extension headers are not
 //     followed: such segments are not accepted),
@@ -46,7 +54,8 @@ enum class CaptureMatch : uint8_t {
 // SO_ATTACH_FILTER fails with ENOMEM beyond. With the default 128 KiB, about
 // 400 exact IPv4 flows or 117 exact IPv6 flows fit: try the next, coarser
 // match when attaching fails so.
-std::optional<std::vector<sock_filter>> compile_capture_program(std::span<const Flow> flows, CaptureMatch match);
+std::optional<std::vector<sock_filter>> compile_capture_program(std::span<const Flow> flows, CaptureMatch match,
+                                                                CaptureDirection direction = CaptureDirection::kSent);
 
 // `ret #0`: accepts nothing.
 std::vector<sock_filter> drop_all_program();

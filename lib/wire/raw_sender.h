@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "net/ip_address.h"
 #include "net/unique_fd.h"
-#include "reap/tcp_packet.h"
+#include "wire/tcp_packet.h"
 
 namespace tcpreap {
 
@@ -27,6 +27,11 @@ class RawSender {
   // the kernel took it. `scope_id`: the interface of an IPv6 link-local
   // destination, else 0. Blocks while the socket's send buffer is full.
   Status send(const Packet& packet, const IpAddress& dst, uint32_t scope_id = 0);
+
+  // Builds `segment` and sends it to its flow's destination. `interface`
+  // (a socket's bound or incoming interface) scopes an IPv6 link-local
+  // destination and is ignored for any other.
+  Status send_segment(const TcpSegment& segment, uint32_t interface);
 
  private:
   RawSender(UniqueFd v4, UniqueFd v6) : v4_(std::move(v4)), v6_(std::move(v6)) {}

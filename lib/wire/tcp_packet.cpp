@@ -1,4 +1,4 @@
-#include "reap/tcp_packet.h"
+#include "wire/tcp_packet.h"
 
 #include <netinet/in.h>
 
