@@ -4,10 +4,12 @@
 
 #include "tcpreap/reap_command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "config/config_loader.h"
 #include "cycle/reap_cycle.h"
@@ -105,6 +107,14 @@ int run_reap_command(int argc, char** argv) {
   // it finds dead.
   size_t dead = 0, reaped = 0, gone = 0, failures = 0, by_destroy = 0, by_rst = 0, held = 0, would = 0;
   size_t alive_after_probe = 0, probe_failures = 0;
+  // A peer that answered is alive for this run, even if a short silent_for
+  // finds it silent again before the others are settled; and the run ends
+  // when the slowest verification that was due could have ended.
+  std::unordered_set<uint64_t> answered;
+  Duration longest = Duration(0);
+  for (const Policy& p : engine.config().policies)
+    if (p.verify) longest = std::max(longest, p.verify->interval * (p.verify->probes + 1));
+  std::optional<DecisionEngine::Clock::time_point> verify_until;
   for (uint32_t scan = 1;; ++scan) {
     auto result = cycle.run();
     if (!result) return failed(result.error().message());
@@ -113,7 +123,7 @@ int run_reap_command(int argc, char** argv) {
     for (const auto& p : result->probes) {
       const auto& e = entries[p.entry];
       append_probe_line({&e.socket, &e.decision, &engine.config(), &p.outcome}, out);
-      if (p.outcome.result == ProbeResult::kAnswered) ++alive_after_probe;
+      if (p.outcome.result == ProbeResult::kAnswered && answered.insert(e.socket.cookie).second) ++alive_after_probe;
       if (!probe_was_sent(p.outcome.result) && p.outcome.result != ProbeResult::kGone) ++probe_failures;
     }
     for (const auto& r : result->reaps) {
@@ -138,7 +148,14 @@ int run_reap_command(int argc, char** argv) {
     if (auto notice = cycle.take_notice()) std::fprintf(stderr, "tcpreap reap: %s\n", notice->c_str());
 
     const bool last_confirm_scan = scan >= confirm_scans;
-    const auto next_verify = engine.next_verify_due();
+    auto next_verify = engine.next_verify_due();
+    if (last_confirm_scan) {
+      if (!verify_until) verify_until = engine.scan_time() + longest + std::chrono::seconds(2);
+      const bool unsettled = std::any_of(entries.begin(), entries.end(), [&](const DecisionEngine::Entry& e) {
+        return e.decision.verdict == Verdict::kVerifying && !answered.contains(e.socket.cookie);
+      });
+      if (!unsettled || engine.scan_time() >= *verify_until) next_verify.reset();
+    }
     if (last_confirm_scan && !next_verify) {
       // The caps held these back for a later scan; a one-shot run reports them.
       out.clear();

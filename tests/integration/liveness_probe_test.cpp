@@ -30,7 +30,12 @@
 #include "support/privileges.h"
 #include "support/scan.h"
 #include "support/tcp.h"
+#include "support/temp_file.h"
 #include "verify/liveness_prober.h"
+
+#ifndef TCPREAP_BIN
+#error "TCPREAP_BIN (the path of the built tcpreap) must be defined"
+#endif
 
 namespace tcpreap::test {
 namespace {
@@ -319,6 +324,51 @@ TEST_F(LivenessTest, VerifiedPolicyReapsOnlyTheDeadUnverifiedOneReapsTheIdleLive
   EXPECT_EQ(counters.unanswered, 3u * kProbes);  // 3 dead under the verified policy, every probe
   EXPECT_GE(counters.answered, 3u);              // each live one at least once
   EXPECT_EQ(counters.sent, counters.unanswered + counters.answered);
+}
+
+// The operator's one-shot commands on the same kind of host: `list` shows
+// where verification stands without sending anything; `reap --dry-run`
+// probes and says what it would reap; `reap` probes, waits for the verdicts
+// and reaps only the peers that never answered.
+TEST_F(LivenessTest, OneShotCommandsVerifyBeforeReaping) {
+  Conn live = connect(false), dead4 = connect(false), dead6 = connect(true);
+  kill_peers({&dead4, &dead6});
+  const TempFile cfg("reap: { method: destroy }\n"
+                     "policies:\n"
+                     "  - name: verified\n"
+                     "    match: { local_ports: [" + std::to_string(port_[0]) + "] }\n"
+                     "    dead_when: { silent_for: 1s }\n"
+                     "    verify: { probes: 2, interval: 1s }\n");
+  std::this_thread::sleep_for(1500ms);
+  auto tcpreap = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"ip", "netns", "exec", hosts_->server(), TCPREAP_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv);
+  };
+
+  CommandResult list = tcpreap({"list", "--config", cfg.path(), "--only-matched"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  size_t verifying = 0;
+  for (size_t at = 0; (at = list.out.find("verifying 0/2", at)) != std::string::npos; ++at) ++verifying;
+  EXPECT_EQ(verifying, 3u) << list.out;
+  EXPECT_NE(list.out.find("probe due"), std::string::npos) << list.out;
+
+  CommandResult dry = tcpreap({"reap", "--config", cfg.path(), "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("answered: alive"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("dry run: 2 dead, would reap 2"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("2 probes unanswered"), std::string::npos) << dry.out;
+  for (Conn* c : {&live, &dead4, &dead6}) EXPECT_TRUE(present(*c)) << "a dry run touched something";
+
+  CommandResult reap = tcpreap({"reap", "--config", cfg.path()});
+  EXPECT_EQ(reap.exit_code, 0) << reap.out << reap.err;
+  std::printf("%s", reap.out.c_str());
+  EXPECT_NE(reap.out.find("2 dead: 2 reaped (destroy 2, rst 0)"), std::string::npos) << reap.out;
+  EXPECT_NE(reap.out.find("answered a probe (alive)"), std::string::npos) << reap.out;
+  EXPECT_FALSE(present(dead4));
+  EXPECT_FALSE(present(dead6));
+  EXPECT_TRUE(present(live));
+  expect_untouched(live);
 }
 
 }  // namespace
