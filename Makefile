@@ -68,12 +68,16 @@ fuzz: test-deps
 	./build-fuzz/tests/fuzz/tcp_packet_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
 	    -artifact_prefix=build-fuzz/packet- build-fuzz/packet-corpus
 
-# The benchmarks (numbers, not assertions): tests/bench/README.md.
-bench: deps
+# The benchmarks (numbers, not assertions): tests/bench/README.md. probe_bench
+# uses the kernel-test helpers, so it is built with the tests (GoogleTest).
+bench: test-deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTCPREAP_TESTS=OFF
 	cmake --build build-release -j$(JOBS)
 	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/scan_bench.sh
 	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/reap_bench.sh
+	cmake -S . -B build-probebench -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-probebench -j$(JOBS) --target probe_bench
+	PROBE_BENCH_BIN=$(CURDIR)/build-probebench/tests/bench/probe_bench tests/bench/probe_bench.sh
 
 clean:
-	rm -rf build build-release build-asan build-fuzz
+	rm -rf build build-release build-asan build-fuzz build-probebench

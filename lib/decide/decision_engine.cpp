@@ -49,7 +49,8 @@ void DecisionEngine::reload(Config config) {
   config_ = std::move(config);
   // Probe counts survive; the policy's new verify (or its absence) applies
   // from the next scan on, and to next_verify_due() at once.
-  for (auto& [cookie, h] : history_) {
+  for (auto& entry : history_) {
+    History& h = entry.second;  // (clang 14 cannot capture a structured binding)
     if (!h.verifying) continue;
     auto p = std::find_if(config_.policies.begin(), config_.policies.end(),
                           [&](const Policy& x) { return x.name == h.policy; });
