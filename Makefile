@@ -32,11 +32,12 @@ deps:
 test-deps:
 	$(call apt_install,$(BUILD_DEPS) $(RUN_DEPS) $(TEST_DEPS))
 
-# The main job. Until the daemon exists: list this host's TCP connections.
+# The main job: the daemon in the foreground on the shipped default config,
+# logging to the terminal, metrics on 127.0.0.1:10126. Ctrl-C stops it.
 run: deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTCPREAP_TESTS=OFF
 	cmake --build build-release -j$(JOBS)
-	./build-release/daemon/tcpreap list
+	./build-release/daemon/tcpreapd --config config/tcpreap.yaml
 
 build: test-deps
 	cmake -S . -B build $(CMAKE_COMMON)
@@ -75,6 +76,7 @@ bench: test-deps
 	cmake --build build-release -j$(JOBS)
 	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/scan_bench.sh
 	TCPREAP_BIN=$(CURDIR)/build-release/daemon/tcpreap tests/bench/reap_bench.sh
+	TCPREAPD_BIN=$(CURDIR)/build-release/daemon/tcpreapd tests/bench/daemon_bench.sh
 	cmake -S . -B build-probebench -DCMAKE_BUILD_TYPE=Release
 	cmake --build build-probebench -j$(JOBS) --target probe_bench
 	PROBE_BENCH_BIN=$(CURDIR)/build-probebench/tests/bench/probe_bench tests/bench/probe_bench.sh

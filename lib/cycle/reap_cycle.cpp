@@ -30,10 +30,23 @@ ReapCycle::ReapCycle(CycleOptions options, ScanQuery query, SocketScanner scanne
       scanner_(std::move(scanner)),
       engine_(std::move(engine)),
       reaper_(std::move(reaper)),
-      prober_(std::move(prober)) {}
+      prober_(std::move(prober)) {
+  reaper_method_ = options_.method.value_or(engine_.config().method);
+}
+
+namespace {
+
+Result<Reaper> open_reaper(ReapMethod how) {
+  auto r = Reaper::open(how);
+  if (!r) return r.error();
+  if (how == ReapMethod::kRst && !r->rst_unavailable().empty())
+    return Error(0, "RST injection unavailable: " + r->rst_unavailable());
+  return r;
+}
+
+}  // namespace
 
 Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
-  options.dry_run = options.dry_run || config.dry_run;
   auto query = ScanQuery::compile(config.scan_filter());
   if (!query) return query.error().wrap("compiling the policies' scan filter");
   auto scanner = SocketScanner::open();
@@ -41,12 +54,9 @@ Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
   // Opened before anything is scanned: a missing capability is said once,
   // up front, not once per socket.
   std::optional<Reaper> reaper;
-  if (!options.dry_run) {
-    const ReapMethod how = options.method.value_or(config.method);
-    auto r = Reaper::open(how);
+  if (!options.dry_run && !config.dry_run) {
+    auto r = open_reaper(options.method.value_or(config.method));
     if (!r) return r.error();
-    if (how == ReapMethod::kRst && !r->rst_unavailable().empty())
-      return Error(0, "RST injection unavailable: " + r->rst_unavailable());
     reaper.emplace(std::move(*r));
   }
   std::optional<LivenessProber> prober;
@@ -62,10 +72,25 @@ Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
 Status ReapCycle::reload(Config config) {
   auto query = ScanQuery::compile(config.scan_filter());
   if (!query) return query.error().wrap("compiling the policies' scan filter");
+  std::optional<LivenessProber> prober;
   if (!prober_ && any_policy_verifies(config)) {
     auto p = open_prober(config);
     if (!p) return p.error();
-    prober_.emplace(std::move(*p));
+    prober.emplace(std::move(*p));
+  }
+  // A new method (or the first real run) needs its reaper; the old one
+  // stays when the method is the same, keeping its switch to RST.
+  std::optional<Reaper> reaper;
+  const ReapMethod how = options_.method.value_or(config.method);
+  if (!options_.dry_run && !config.dry_run && (!reaper_ || how != reaper_method_)) {
+    auto r = open_reaper(how);
+    if (!r) return r.error();
+    reaper.emplace(std::move(*r));
+  }
+  if (prober) prober_ = std::move(prober);
+  if (reaper) {
+    reaper_ = std::move(reaper);
+    reaper_method_ = how;
   }
   query_ = std::move(*query);
   engine_.reload(std::move(config));
@@ -110,7 +135,7 @@ Result<CycleResult> ReapCycle::run(const DecidedScanHooks& hooks) {
     if (d.verdict != Verdict::kDead) continue;
     if (d.held_back) {
       result.held_back.push_back(i);
-    } else if (!reaper_) {
+    } else if (dry_run() || !reaper_) {
       result.would_reap.push_back(i);
     } else {
       due.push_back(i);

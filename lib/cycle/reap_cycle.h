@@ -63,12 +63,15 @@ class ReapCycle {
   Result<CycleResult> run(const DecidedScanHooks& hooks = {});
 
   // A new config (SIGHUP): the engine keeps its history, a prober is opened
-  // if the new config is the first to verify. On error nothing changed.
+  // if the new config is the first to verify, a reaper if it is the first
+  // not to be a dry run (CycleOptions::dry_run stays in force). On error
+  // nothing changed.
   Status reload(Config config);
 
   DecisionEngine& engine() { return engine_; }
   const DecisionEngine& engine() const { return engine_; }
-  bool dry_run() const { return options_.dry_run; }
+  // The options' dry run, or the config's.
+  bool dry_run() const { return options_.dry_run || engine_.config().dry_run; }
   // Said once: the reaper's switch to RST injection, when it happens.
   std::optional<std::string> take_notice() { return reaper_ ? reaper_->take_notice() : std::nullopt; }
 
@@ -81,6 +84,7 @@ class ReapCycle {
   SocketScanner scanner_;
   DecisionEngine engine_;
   std::optional<Reaper> reaper_;
+  ReapMethod reaper_method_ = ReapMethod::kAuto;  // what reaper_ was opened for
   std::optional<LivenessProber> prober_;
 };
 

@@ -1,0 +1,24 @@
+#pragma once
+// tcpreapd's event loop (sd-event): a timer runs a ReapCycle every
+// scan.interval (sooner when a probe or a verification verdict is due, never
+// stacking up when a turn runs long); SIGHUP reloads the config, keeping the
+// last good one when the new one is invalid; SIGTERM and SIGINT stop it
+// between turns. systemd hears READY, RELOADING, STOPPING, STATUS and the
+// watchdog; Prometheus and the journal hear what each turn did.
+
+#include <string>
+
+namespace tcpreap {
+
+struct DaemonOptions {
+  std::string config_path;
+  bool dry_run = false;  // overrides the config's reap.dry_run
+  bool verbose = false;  // debug lines on stderr too
+};
+
+// Runs until SIGTERM/SIGINT; returns the exit status: 0 after a clean stop,
+// 78 when the config is invalid at start, 1 when something the daemon needs
+// cannot be set up (the message says what).
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace tcpreap

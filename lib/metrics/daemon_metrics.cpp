@@ -1,0 +1,331 @@
+#include "metrics/daemon_metrics.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include "net/unique_fd.h"
+
+namespace tcpreap {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+using prometheus::Registry;
+
+// Scan durations: a scan of a quiet host takes about a millisecond, a
+// million sockets a few seconds. 1-2.5-5 steps from 1 ms to 10 s.
+const Histogram::BucketBoundaries kScanBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                  0.25,  0.5,    1,     2.5,  5,     10};
+
+double now_seconds() {
+  using std::chrono::duration;
+  using std::chrono::system_clock;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+// How much a cumulative count grew since `last`; a smaller count means the
+// source started again from zero.
+double growth(uint64_t now, uint64_t last) {
+  return static_cast<double>(now >= last ? now - last : now);
+}
+
+// "HOST:PORT" checked and turned into an IPv4 address for civetweb.
+struct ListenAddress {
+  std::string civetweb;  // "127.0.0.1:9100"
+  sockaddr_in sin{};
+};
+
+Result<ListenAddress> parse_listen_address(const std::string& address) {
+  const std::string what = "metrics listen address '" + address + "'";
+  if (!address.empty() && address.front() == '[') {
+    return Error(0, what + ": IPv6 is not supported (the HTTP server of Debian 12's prometheus-cpp "
+                           "binds IPv4 only); use an IPv4 address such as 127.0.0.1:PORT");
+  }
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return Error(0, what + ": expected HOST:PORT, such as 127.0.0.1:9100");
+  std::string host = address.substr(0, colon);
+  const std::string port_text = address.substr(colon + 1);
+  if (host.find(':') != std::string::npos) {
+    return Error(0, what + ": IPv6 is not supported (the HTTP server of Debian 12's prometheus-cpp "
+                           "binds IPv4 only); use an IPv4 address such as 127.0.0.1:PORT");
+  }
+  if (host == "localhost") host = "127.0.0.1";
+
+  ListenAddress out;
+  out.sin.sin_family = AF_INET;
+  if (host.empty() || inet_pton(AF_INET, host.c_str(), &out.sin.sin_addr) != 1) {
+    return Error(0, what + ": the host must be an IPv4 address (such as 127.0.0.1) or localhost");
+  }
+  unsigned port = 0;
+  const char* first = port_text.data();
+  const char* last = first + port_text.size();
+  const auto [end, ec] = std::from_chars(first, last, port);
+  if (port_text.empty() || ec != std::errc() || end != last || port < 1 || port > 65535) {
+    return Error(0, what + ": the port must be a number from 1 to 65535");
+  }
+  out.sin.sin_port = htons(static_cast<uint16_t>(port));
+  out.civetweb = host + ":" + port_text;
+  return out;
+}
+
+// prometheus-cpp reports a failed bind only as "null context when
+// constructing CivetServer". Binding the address ourselves the way civetweb
+// does (SO_REUSEADDR) learns why; 0 when it binds now.
+int why_bind_fails(const sockaddr_in& sin) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  const int on = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sin), sizeof sin) != 0) return errno;
+  return 0;
+}
+
+}  // namespace
+
+struct DaemonMetrics::Impl {
+  // Families are owned by the registry; the references stay valid as long
+  // as it does, and the registry never moves (it is behind a pointer).
+  std::shared_ptr<Registry> registry = std::make_shared<Registry>();
+
+  Family<Gauge>& build_info = prometheus::BuildGauge()
+      .Name("tcpreap_build_info")
+      .Help("Always 1; the labels say which tcpreap build is running.")
+      .Register(*registry);
+  Gauge& dry_run = prometheus::BuildGauge()
+      .Name("tcpreap_dry_run")
+      .Help("1 when dead connections are only reported (dry run), 0 when they are reaped.")
+      .Register(*registry)
+      .Add({});
+
+  Counter& scans = prometheus::BuildCounter()
+      .Name("tcpreap_scans_total")
+      .Help("Scans of the host's TCP sockets, successful or not.")
+      .Register(*registry)
+      .Add({});
+  Counter& scan_errors = prometheus::BuildCounter()
+      .Name("tcpreap_scan_errors_total")
+      .Help("Scans that failed.")
+      .Register(*registry)
+      .Add({});
+  Histogram& scan_duration = prometheus::BuildHistogram()
+      .Name("tcpreap_scan_duration_seconds")
+      .Help("How long a scan took, successful or not.")
+      .Register(*registry)
+      .Add({}, kScanBuckets);
+  Gauge& sockets_scanned = prometheus::BuildGauge()
+      .Name("tcpreap_sockets_scanned")
+      .Help("TCP sockets the last successful scan looked at.")
+      .Register(*registry)
+      .Add({});
+  Gauge& last_scan_success = prometheus::BuildGauge()
+      .Name("tcpreap_last_scan_success_timestamp_seconds")
+      .Help("When the last successful scan ended, in seconds since the epoch (0: none yet).")
+      .Register(*registry)
+      .Add({});
+
+  Family<Counter>& reaped = prometheus::BuildCounter()
+      .Name("tcpreap_reaped_connections_total")
+      .Help("Dead connections reaped, by policy, method and the rule that found them dead.")
+      .Register(*registry);
+  Family<Counter>& would_reap = prometheus::BuildCounter()
+      .Name("tcpreap_would_reap_connections_total")
+      .Help("Dry run: dead connections that would have been reaped, by policy and rule.")
+      .Register(*registry);
+  Family<Counter>& reap_errors = prometheus::BuildCounter()
+      .Name("tcpreap_reap_errors_total")
+      .Help("Dead connections that could not be reaped, by method and outcome.")
+      .Register(*registry);
+  Family<Counter>& held_back = prometheus::BuildCounter()
+      .Name("tcpreap_dead_connections_held_back_total")
+      .Help("Dead connections left alone for a scan by a policy's reap limit.")
+      .Register(*registry);
+
+  Family<Gauge>& suspect = prometheus::BuildGauge()
+      .Name("tcpreap_suspect_connections")
+      .Help("Connections under watch after the last scan, by policy.")
+      .Register(*registry);
+  Family<Gauge>& verifying = prometheus::BuildGauge()
+      .Name("tcpreap_verifying_connections")
+      .Help("Connections whose peer is being probed after the last scan, by policy.")
+      .Register(*registry);
+
+  Counter& probes_sent = prometheus::BuildCounter()
+      .Name("tcpreap_probes_sent_total")
+      .Help("Liveness probes sent to silent peers.")
+      .Register(*registry)
+      .Add({});
+  Counter& probes_answered = prometheus::BuildCounter()
+      .Name("tcpreap_probes_answered_total")
+      .Help("Liveness probes the peer answered: the connection is alive.")
+      .Register(*registry)
+      .Add({});
+  Counter& probes_unanswered = prometheus::BuildCounter()
+      .Name("tcpreap_probes_unanswered_total")
+      .Help("Liveness probes that went unanswered.")
+      .Register(*registry)
+      .Add({});
+  Counter& probes_peer_reset = prometheus::BuildCounter()
+      .Name("tcpreap_probes_peer_reset_total")
+      .Help("Liveness probes the peer answered with a reset.")
+      .Register(*registry)
+      .Add({});
+  Counter& probe_errors = prometheus::BuildCounter()
+      .Name("tcpreap_probe_errors_total")
+      .Help("Liveness probes that could not be sent or captured.")
+      .Register(*registry)
+      .Add({});
+
+  Gauge& config_ok = prometheus::BuildGauge()
+      .Name("tcpreap_config_last_reload_successful")
+      .Help("1 when the last load or reload of the configuration succeeded, 0 when it failed.")
+      .Register(*registry)
+      .Add({});
+  Gauge& config_ok_time = prometheus::BuildGauge()
+      .Name("tcpreap_config_last_reload_success_timestamp_seconds")
+      .Help("When the configuration was last loaded successfully, in seconds since the epoch.")
+      .Register(*registry)
+      .Add({});
+  Family<Counter>& reloads = prometheus::BuildCounter()
+      .Name("tcpreap_config_reloads_total")
+      .Help("Reloads of the configuration, by result.")
+      .Register(*registry);
+  Counter& reloads_ok = reloads.Add({{"result", "success"}});
+  Counter& reloads_failed = reloads.Add({{"result", "failure"}});
+
+  // Guards what prometheus-cpp does not: the series of set_connections()
+  // and the probe totals last seen.
+  std::mutex mu;
+  std::map<std::string, Gauge*> suspect_series;
+  std::map<std::string, Gauge*> verifying_series;
+  ProbeTotals last_probes;
+
+  // Last, so destroyed first: no scrape runs once the rest goes.
+  std::unique_ptr<prometheus::Exposer> exposer;
+
+  // Sets `family`'s per-policy series to `counts`, removing the rest.
+  static void set_series(Family<Gauge>& family, std::map<std::string, Gauge*>& series,
+                         const std::map<std::string, uint64_t>& counts) {
+    for (auto it = series.begin(); it != series.end();) {
+      if (counts.count(it->first) == 0) {
+        family.Remove(it->second);
+        it = series.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& entry : counts) {
+      auto& gauge = series[entry.first];
+      if (gauge == nullptr) gauge = &family.Add({{"policy", entry.first}});
+      gauge->Set(static_cast<double>(entry.second));
+    }
+  }
+};
+
+DaemonMetrics::DaemonMetrics(std::string version, std::string revision) : impl_(std::make_unique<Impl>()) {
+  impl_->build_info.Add({{"version", std::move(version)}, {"revision", std::move(revision)}}).Set(1);
+}
+
+DaemonMetrics::~DaemonMetrics() = default;
+DaemonMetrics::DaemonMetrics(DaemonMetrics&&) noexcept = default;
+DaemonMetrics& DaemonMetrics::operator=(DaemonMetrics&&) noexcept = default;
+
+Status DaemonMetrics::listen(const std::string& address) {
+  auto parsed = parse_listen_address(address);
+  if (!parsed) return parsed.error();
+  std::lock_guard lock(impl_->mu);
+  if (impl_->exposer) return Error(0, "metrics are already served; not listening again on " + address);
+  try {
+    auto exposer = std::make_unique<prometheus::Exposer>(parsed->civetweb);
+    exposer->RegisterCollectable(impl_->registry);
+    impl_->exposer = std::move(exposer);
+  } catch (const std::exception& e) {
+    const std::string context = "cannot serve metrics on " + address;
+    const int errnum = why_bind_fails(parsed->sin);
+    if (errnum != 0) return Error(errnum, context);
+    return Error(0, context + ": " + e.what());
+  }
+  return Ok{};
+}
+
+void DaemonMetrics::set_dry_run(bool on) { impl_->dry_run.Set(on ? 1 : 0); }
+
+void DaemonMetrics::scan_succeeded(double seconds, uint64_t sockets_scanned) {
+  impl_->scans.Increment();
+  impl_->scan_duration.Observe(seconds);
+  impl_->sockets_scanned.Set(static_cast<double>(sockets_scanned));
+  impl_->last_scan_success.Set(now_seconds());
+}
+
+void DaemonMetrics::scan_failed(double seconds) {
+  impl_->scans.Increment();
+  impl_->scan_errors.Increment();
+  impl_->scan_duration.Observe(seconds);
+}
+
+void DaemonMetrics::reaped(const std::string& policy, const std::string& method, const std::string& reason) {
+  impl_->reaped.Add({{"policy", policy}, {"method", method}, {"reason", reason}}).Increment();
+}
+
+void DaemonMetrics::would_reap(const std::string& policy, const std::string& reason) {
+  impl_->would_reap.Add({{"policy", policy}, {"reason", reason}}).Increment();
+}
+
+void DaemonMetrics::reap_failed(const std::string& method, const std::string& error) {
+  impl_->reap_errors.Add({{"method", method}, {"error", error}}).Increment();
+}
+
+void DaemonMetrics::held_back(const std::string& policy, uint64_t n) {
+  impl_->held_back.Add({{"policy", policy}}).Increment(static_cast<double>(n));
+}
+
+void DaemonMetrics::set_connections(const std::map<std::string, uint64_t>& suspect,
+                                    const std::map<std::string, uint64_t>& verifying) {
+  std::lock_guard lock(impl_->mu);
+  Impl::set_series(impl_->suspect, impl_->suspect_series, suspect);
+  Impl::set_series(impl_->verifying, impl_->verifying_series, verifying);
+}
+
+void DaemonMetrics::set_probe_totals(const ProbeTotals& totals) {
+  std::lock_guard lock(impl_->mu);
+  const ProbeTotals& last = impl_->last_probes;
+  impl_->probes_sent.Increment(growth(totals.sent, last.sent));
+  impl_->probes_answered.Increment(growth(totals.answered, last.answered));
+  impl_->probes_unanswered.Increment(growth(totals.unanswered, last.unanswered));
+  impl_->probes_peer_reset.Increment(growth(totals.peer_reset, last.peer_reset));
+  impl_->probe_errors.Increment(growth(totals.failed, last.failed));
+  impl_->last_probes = totals;
+}
+
+void DaemonMetrics::config_loaded(bool ok) {
+  impl_->config_ok.Set(ok ? 1 : 0);
+  if (ok) impl_->config_ok_time.Set(now_seconds());
+}
+
+void DaemonMetrics::config_reloaded(bool ok) {
+  config_loaded(ok);
+  (ok ? impl_->reloads_ok : impl_->reloads_failed).Increment();
+}
+
+std::string DaemonMetrics::text() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
+
+}  // namespace tcpreap

@@ -1,0 +1,103 @@
+#pragma once
+// The daemon's Prometheus metrics: what tcpreapd counts, and the HTTP
+// endpoint (GET /metrics, text format 0.0.4) a Prometheus server scrapes.
+//
+// Nothing of prometheus-cpp shows here; it is caught at its boundary, and
+// no method throws (but for std::bad_alloc).
+//
+// Threads: listen() starts the HTTP server's threads, which read the metrics
+// on every scrape; that is safe alongside the methods below. Threads inherit
+// the signal mask of the thread that creates them, so the daemon must block
+// the signals it handles (SIGHUP, SIGTERM, SIGINT) BEFORE calling listen(),
+// or a scrape thread may take them. The methods themselves may be called
+// from any thread, but are meant for the daemon's one event-loop thread.
+//
+// Destroying a DaemonMetrics that listens takes up to 2 s: civetweb's
+// listener notices the stop only at the end of its 2 s poll.
+//
+// A moved-from DaemonMetrics may only be destroyed or assigned to.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+
+namespace tcpreap {
+
+class DaemonMetrics {
+ public:
+  // Registers every family and sets tcpreap_build_info{version,revision} 1.
+  DaemonMetrics(std::string version, std::string revision);
+  ~DaemonMetrics();
+  DaemonMetrics(DaemonMetrics&&) noexcept;
+  DaemonMetrics& operator=(DaemonMetrics&&) noexcept;
+  DaemonMetrics(const DaemonMetrics&) = delete;
+  DaemonMetrics& operator=(const DaemonMetrics&) = delete;
+
+  // Serves GET /metrics on `address`, "HOST:PORT": HOST an IPv4 literal
+  // ("127.0.0.1", "0.0.0.0" for every IPv4 address) or "localhost" (taken
+  // as 127.0.0.1), PORT 1..65535. IPv6 ("[::1]:9100") is refused: Debian
+  // 12's prometheus-cpp/civetweb cannot bind it. A failure to bind is an
+  // Error naming the address, with the errno when it can be learned
+  // (EADDRINUSE, EACCES, EADDRNOTAVAIL). Call it once: a second call is an
+  // Error, and the first endpoint stays.
+  Status listen(const std::string& address);
+
+  // tcpreap_dry_run 1 while decisions are only reported, 0 otherwise.
+  void set_dry_run(bool on);
+
+  // A scan of `sockets_scanned` sockets took `seconds`: scans_total,
+  // scan_duration_seconds, sockets_scanned, and the success timestamp (now).
+  void scan_succeeded(double seconds, uint64_t sockets_scanned);
+  // A scan failed after `seconds`: scans_total and scan_errors_total, and
+  // its duration is observed; the rest stays as the last success left it.
+  void scan_failed(double seconds);
+
+  // One connection reaped by `method` ("destroy", "rst") under `policy`,
+  // for `reason` (a short rule name).
+  void reaped(const std::string& policy, const std::string& method, const std::string& reason);
+  // Dry run: one connection that would have been reaped. Never counted as reaped.
+  void would_reap(const std::string& policy, const std::string& reason);
+  // One connection that could not be reaped by `method`; `error` is a short
+  // outcome name ("no-answer", "not-permitted", "failed").
+  void reap_failed(const std::string& method, const std::string& error);
+  // `n` dead connections of `policy` left alone this scan (a reap limit).
+  void held_back(const std::string& policy, uint64_t n);
+
+  // The per-policy counts after a scan. Pass every configured policy, with
+  // 0 where it has none: a policy absent from a map has its series REMOVED
+  // from that family (a policy dropped by a reload disappears from the
+  // scrape rather than staying at a stale 0).
+  void set_connections(const std::map<std::string, uint64_t>& suspect,
+                       const std::map<std::string, uint64_t>& verifying);
+
+  // Cumulative probe counts from the decision engine. The counters advance
+  // by the difference from the previous call; a count below the previous
+  // one means the source started again from zero, and all of it is added.
+  struct ProbeTotals {
+    uint64_t sent = 0;
+    uint64_t answered = 0;
+    uint64_t unanswered = 0;
+    uint64_t peer_reset = 0;
+    uint64_t failed = 0;
+  };
+  void set_probe_totals(const ProbeTotals& totals);
+
+  // The configuration was loaded (at start): config_last_reload_successful
+  // 1 or 0, and on success its timestamp (now).
+  void config_loaded(bool ok);
+  // A reload (SIGHUP): config_loaded(ok), and
+  // config_reloads_total{result="success"|"failure"} + 1.
+  void config_reloaded(bool ok);
+
+  // Everything in the Prometheus text format 0.0.4, as a scrape returns it.
+  std::string text() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcpreap
