@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "cycle/reap_cycle.h"
@@ -43,9 +45,11 @@ uint64_t usec_of(Clock::time_point t) {
   return us < 0 ? 0 : static_cast<uint64_t>(us);
 }
 
-// Owners are looked up (a walk of /proc) for this many actions a turn at
-// most: a mass reap must not stall the loop reading /proc.
-constexpr size_t kOwnerLookupsPerTurn = 16;
+// The owners of a turn's actions come from one walk of /proc, cut short
+// after this long: a host with hundreds of thousands of descriptors takes
+// most of a second to walk, and the loop (watchdog, signals, the probe
+// schedule) must not wait on a log detail.
+constexpr auto kOwnerLookupBudget = std::chrono::milliseconds(50);
 
 std::string errno_text(int r) { return std::string(std::strerror(r < 0 ? -r : r)); }
 
@@ -72,6 +76,7 @@ class Daemon {
   EventLog& log_;
   std::optional<DaemonMetrics> metrics_;
   std::string metrics_listen_;  // what the exposer was started on
+  std::unordered_set<uint64_t> would_reaped_;  // a dry run's dead, said once
   std::optional<ReapCycle> cycle_;
   Notifier notifier_;
   EventPtr event_;
@@ -218,11 +223,23 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
   const Config& config = cycle_->engine().config();
   auto policy_of = [&](const Decision& d) { return config.policies[static_cast<size_t>(d.policy)].name; };
 
-  size_t lookups = 0;
+  // A dry run finds the same dead connections every turn: each is said and
+  // counted once, while it stays dead.
+  std::vector<size_t> would_reap;
+  std::unordered_set<uint64_t> still_dead;
+  for (size_t i : result.would_reap) {
+    still_dead.insert(entries[i].socket.cookie);
+    if (!would_reaped_.contains(entries[i].socket.cookie)) would_reap.push_back(i);
+  }
+  would_reaped_ = std::move(still_dead);
+
+  std::vector<uint64_t> inodes;
+  for (const auto& r : result.reaps) inodes.push_back(entries[r.entry].socket.inode);
+  for (size_t i : would_reap) inodes.push_back(entries[i].socket.inode);
+  const auto owners = find_socket_owners(inodes, Clock::now() + kOwnerLookupBudget);
   auto owner = [&](const TcpSocket& s) -> std::optional<SocketOwner> {
-    if (lookups >= kOwnerLookupsPerTurn) return std::nullopt;
-    ++lookups;
-    return find_socket_owner(s.inode);
+    if (auto it = owners.find(s.inode); it != owners.end()) return it->second;
+    return std::nullopt;
   };
   for (const auto& p : result.probes) {
     const auto& e = entries[p.entry];
@@ -238,7 +255,7 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
       metrics_->reap_failed(reap_via_name(r.outcome.via), reap_result_name(r.outcome.result));
     }
   }
-  for (size_t i : result.would_reap) {
+  for (size_t i : would_reap) {
     const auto& e = entries[i];
     log_.reap(e.socket, e.decision, config, nullptr, owner(e.socket));
     metrics_->would_reap(policy_of(e.decision), reason_name(e.decision.reason));

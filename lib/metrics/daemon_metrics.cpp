@@ -147,7 +147,7 @@ struct DaemonMetrics::Impl {
       .Register(*registry);
   Family<Counter>& would_reap = prometheus::BuildCounter()
       .Name("tcpreap_would_reap_connections_total")
-      .Help("Dry run: dead connections that would have been reaped, by policy and rule.")
+      .Help("Dry run: dead connections that would have been reaped, by policy and rule; each counted once while it stays dead.")
       .Register(*registry);
   Family<Counter>& reap_errors = prometheus::BuildCounter()
       .Name("tcpreap_reap_errors_total")

@@ -207,7 +207,7 @@ scrape() {
 
 # sample: scrape, then read the daemon's /proc at once. Sets S_SCANS (empty
 # if the scrape failed), S_SUM, S_COUNT, S_ERRORS (failed scans), S_SEEN
-# (tcpreap_sockets_scanned: sockets the last scan looked at), S_TICKS (utime+stime), S_UP (seconds
+# (tcpreap_sockets_scanned: sockets the last scan looked at), S_TICKS (utime+stime), S_STICKS (stime), S_UP (seconds
 # since boot), S_AGE (seconds since the daemon started), S_RSS, S_HWM (KiB),
 # S_THREADS, S_FDS.
 sample() {
@@ -226,8 +226,8 @@ sample() {
   stat=$(cat "/proc/$D_PID/stat" 2>/dev/null) || { S_TICKS=""; return 0; }
   read -r S_UP _ </proc/uptime
   # Fields after the ")" that closes comm: 14 utime, 15 stime, 22 starttime (1-based).
-  read -r S_TICKS S_AGE < <(awk -v hz="$HZ" -v up="$S_UP" '{
-    sub(/^.*\) /, ""); printf "%d %.2f\n", $12 + $13, up - $20 / hz }' <<<"$stat")
+  read -r S_TICKS S_STICKS S_AGE < <(awk -v hz="$HZ" -v up="$S_UP" '{
+    sub(/^.*\) /, ""); printf "%d %d %.2f\n", $12 + $13, $13, up - $20 / hz }' <<<"$stat")
   S_RSS=$(awk '/^VmRSS:/ {print $2}' "/proc/$D_PID/status" 2>/dev/null || echo 0)
   S_HWM=$(awk '/^VmHWM:/ {print $2}' "/proc/$D_PID/status" 2>/dev/null || echo 0)
   S_THREADS=$(awk '/^Threads:/ {print $2}' "/proc/$D_PID/status" 2>/dev/null || echo 0)
@@ -294,7 +294,7 @@ echo "config: one policy, match { local_ports: [$BASEPORT] }, dead_when { silent
 echo "tcpreapd PID $D_PID; sampling until scans_total >= $SCANS (about $(calc "printf \"%.1f\", $SCANS * $INTERVAL_S / 60") min)"
 
 # --- the run --------------------------------------------------------------------
-# One line per poll: scans ticks uptime age rss hwm threads fds sum count
+# One line per poll: scans ticks uptime age rss hwm threads fds sum count errors sockets sticks
 : >"$TMP/samples"
 HAVE_EARLY=""
 LAST_SCANS=$S_SCANS LAST_PROGRESS=$SECONDS NEXT_REPORT=100
@@ -307,11 +307,11 @@ while :; do
   if [[ -z $S_SCANS || -z $S_TICKS ]]; then
     ODD+=("a sample failed at $(date -u +%T) (scrape or /proc)")
   else
-    echo "$S_SCANS $S_TICKS $S_UP $S_AGE $S_RSS $S_HWM $S_THREADS $S_FDS $S_SUM $S_COUNT $S_ERRORS $S_SEEN" >>"$TMP/samples"
+    echo "$S_SCANS $S_TICKS $S_UP $S_AGE $S_RSS $S_HWM $S_THREADS $S_FDS $S_SUM $S_COUNT $S_ERRORS $S_SEEN $S_STICKS" >>"$TMP/samples"
     ((S_SCANS > LAST_SCANS)) && { LAST_SCANS=$S_SCANS; LAST_PROGRESS=$SECONDS; }
     if [[ -z $HAVE_EARLY ]] && ((S_SCANS >= EARLY)); then
       HAVE_EARLY=1
-      read -r E_SCANS E_TICKS E_UP E_AGE E_RSS E_HWM E_THREADS E_FDS E_SUM E_COUNT E_ERRORS E_SEEN < <(tail -n1 "$TMP/samples")
+      read -r E_SCANS E_TICKS E_UP E_AGE E_RSS E_HWM E_THREADS E_FDS E_SUM E_COUNT E_ERRORS E_SEEN E_STICKS < <(tail -n1 "$TMP/samples")
     fi
     if ((S_SCANS >= NEXT_REPORT && S_SCANS < SCANS)); then
       echo "  scan $S_SCANS: VmRSS $S_RSS KiB, VmHWM $S_HWM KiB, CPU so far $(calc "printf \"%.2f\", $S_TICKS / $HZ") s" \
@@ -324,7 +324,7 @@ while :; do
   ((SECONDS <= DEADLINE)) || die "not $SCANS scans by the deadline (at $LAST_SCANS)"
   sleep "$POLL"
 done
-read -r L_SCANS L_TICKS L_UP _ L_RSS L_HWM L_THREADS L_FDS L_SUM L_COUNT L_ERRORS L_SEEN < <(tail -n1 "$TMP/samples")
+read -r L_SCANS L_TICKS L_UP _ L_RSS L_HWM L_THREADS L_FDS L_SUM L_COUNT L_ERRORS L_SEEN L_STICKS < <(tail -n1 "$TMP/samples")
 ((L_ERRORS == 0)) || ODD+=("$L_ERRORS of $L_SCANS scans failed (tcpreap_scan_errors_total)")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 stop_daemon
@@ -335,8 +335,8 @@ mapfile -t EXTRA < <(grep -v -e 'started: config' -e 'stopping on' -e 'stopped$'
   "$TMP/tcpreapd.log") other lines, the first: ${EXTRA[*]}")
 
 # --- report ---------------------------------------------------------------------
-pct() { calc "d = $2; if (d > 0) printf \"%.2f %%\", 100 * $1 / d; else printf \"n/a\""; }
-per() { calc "d = $2; if (d > 0) printf \"%.${3:-2}f\", $1 / d; else printf \"n/a\""; }
+pct() { calc "d = $2; if (d > 0) printf \"%.2f %%\", 100 * ($1) / d; else printf \"n/a\""; }
+per() { calc "d = $2; if (d > 0) printf \"%.${3:-2}f\", ($1) / d; else printf \"n/a\""; }
 W_SCANS=$((L_SCANS - E_SCANS))
 W_WALL=$(calc "printf \"%.2f\", $L_UP - $E_UP")
 W_CPU=$(calc "printf \"%.3f\", ($L_TICKS - $E_TICKS) / $HZ")
@@ -351,6 +351,7 @@ echo "| tcpreapd | first $E_SCANS scans (start -> scan $E_SCANS) | scans $E_SCAN
 echo "|---|---:|---:|"
 echo "| wall time, s | $E_AGE | $W_WALL |"
 echo "| CPU time (utime+stime), s | $F_CPU | $W_CPU |"
+echo "| of which in the kernel (stime) | $(pct "$E_STICKS" "$E_TICKS") | $(pct "$L_STICKS - $E_STICKS" "$L_TICKS - $E_TICKS") |"
 echo "| **CPU share of one core** | $(pct "$F_CPU" "$E_AGE") | $(pct "$W_CPU" "$W_WALL") |"
 echo "| CPU per scan, ms | $(per "$F_CPU * 1000" "$E_SCANS" 1) | $(per "$W_CPU * 1000" "$W_SCANS" 1) |"
 echo "| mean scan duration (histogram), ms | $(per "$E_SUM * 1000" "$E_COUNT") |" \

@@ -190,6 +190,25 @@ TEST(SocketOwner, FindsTheProcessInAFakeProcTree) {
   EXPECT_EQ(find_socket_owner(12345, proc.path() + "/missing"), std::nullopt);
 }
 
+TEST(SocketOwner, FindsManyInOneWalkAndStopsAtTheDeadline) {
+  TempDir proc;
+  proc.link("100/fd/3", "socket:[11]");
+  proc.link("100/fd/4", "socket:[12]");
+  proc.file("100/comm", "nginx\n");
+  proc.link("200/fd/4", "socket:[21]");
+  proc.file("200/comm", "zookeeper\n");
+  const uint64_t inodes[] = {11, 21, 12, 99, 0, 11};
+  const auto later = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  const auto found = find_socket_owners(inodes, later, proc.path());
+  EXPECT_EQ(found.size(), 3u);
+  EXPECT_EQ(found.at(11), (SocketOwner{100, "nginx"}));
+  EXPECT_EQ(found.at(12), (SocketOwner{100, "nginx"}));
+  EXPECT_EQ(found.at(21), (SocketOwner{200, "zookeeper"}));
+  EXPECT_FALSE(found.contains(99));
+  // A deadline already past: no walk at all, nothing found.
+  EXPECT_TRUE(find_socket_owners(inodes, std::chrono::steady_clock::now(), proc.path()).empty());
+}
+
 TEST(SocketOwner, FindsThisProcessForItsOwnSocket) {
   UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   ASSERT_TRUE(sock) << std::strerror(errno);
