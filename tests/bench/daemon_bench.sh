@@ -16,8 +16,8 @@
 # /proc/PID/stat (utime+stime) and /proc/PID/status (VmRSS, VmHWM, Threads).
 # Reported, as a Markdown table, for the first 10 scans (process start to
 # scan 10) and for the window scan 10 -> scan SCANS: the CPU share of one core
-# (CPU time / wall time), CPU per scan, the mean scan duration from the
-# histogram, the scans per second achieved, and VmRSS/VmHWM at each end; then
+# (CPU time / wall time; the stime part), CPU per scan, the mean scan duration
+# (histogram), the scans per second achieved, and VmRSS/VmHWM at each end; then
 # RSS at a few scan counts, to tell a leak from warm-up. Each poll is one
 # scrape the daemon serves, included in its CPU. Asserts nothing: exit 0
 # unless setup failed.
