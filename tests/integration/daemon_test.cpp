@@ -232,13 +232,9 @@ class DaemonTest : public ::testing::Test {
   // The peers of `dead` die silently: the client host drops everything of
   // their ports from now on. Their client sockets stay open and idle.
   void kill_peers(const std::vector<Conn*>& dead) {
-    std::string ports;
-    for (Conn* c : dead) ports += (ports.empty() ? "" : ", ") + std::to_string(c->client_port);
-    const std::string table = "trpdead" + std::to_string(tables_++);
-    hosts_->client_ns().nft("table inet " + table + " {\n"
-                            "  chain in  { type filter hook input  priority -300; tcp dport { " + ports + " } drop; }\n"
-                            "  chain out { type filter hook output priority -300; tcp sport { " + ports + " } drop; }\n"
-                            "}\n");
+    std::vector<uint16_t> ports;
+    for (Conn* c : dead) ports.push_back(c->client_port);
+    hosts_->drop_client_ports(ports);
   }
 
   bool present(const Conn& c) {
@@ -357,7 +353,6 @@ class DaemonTest : public ::testing::Test {
   UniqueFd listener4_[2], listener6_[2];
   uint16_t port_[2] = {0, 0};
   std::optional<SocketScanner> scanner_;
-  int tables_ = 0;
 };
 
 TEST_F(DaemonTest, ReapsHalfOpenConnectionsKeepsLiveOnesAndCountsThem) {

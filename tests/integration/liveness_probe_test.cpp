@@ -90,12 +90,9 @@ class LivenessTest : public ::testing::Test {
   // The peers of `dead` die silently: the client host drops everything of
   // their ports from now on. Their client sockets stay open and idle.
   void kill_peers(const std::vector<Conn*>& dead) {
-    std::string ports;
-    for (Conn* c : dead) ports += (ports.empty() ? "" : ", ") + std::to_string(c->client_port);
-    hosts_->client_ns().nft("table inet trpdead {\n"
-                            "  chain in  { type filter hook input  priority -300; tcp dport { " + ports + " } drop; }\n"
-                            "  chain out { type filter hook output priority -300; tcp sport { " + ports + " } drop; }\n"
-                            "}\n");
+    std::vector<uint16_t> ports;
+    for (Conn* c : dead) ports.push_back(c->client_port);
+    hosts_->drop_client_ports(ports);
   }
 
   // The peers of `conns` reboot: their sockets vanish without a word (the

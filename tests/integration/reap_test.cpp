@@ -101,12 +101,9 @@ class ReapTest : public ::testing::Test {
   // The client sockets of `dead` vanish: the client host drops everything
   // of their ports, then they close (their RST is dropped too).
   void vanish(std::vector<Conn*> dead) {
-    std::string ports;
-    for (Conn* c : dead) ports += (ports.empty() ? "" : ", ") + std::to_string(c->client_port);
-    hosts_->client_ns().nft("table inet trpsome {\n"
-                            "  chain in  { type filter hook input  priority -300; tcp dport { " + ports + " } drop; }\n"
-                            "  chain out { type filter hook output priority -300; tcp sport { " + ports + " } drop; }\n"
-                            "}\n");
+    std::vector<uint16_t> ports;
+    for (Conn* c : dead) ports.push_back(c->client_port);
+    hosts_->drop_client_ports(ports);
     for (Conn* c : dead) c->client.reset();
   }
 

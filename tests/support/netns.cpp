@@ -91,4 +91,14 @@ void TestHosts::make_client_vanish() const {
       "}\n");
 }
 
+void TestHosts::drop_client_ports(const std::vector<uint16_t>& ports) {
+  std::string list;
+  for (uint16_t port : ports) list += (list.empty() ? "" : ", ") + std::to_string(port);
+  const std::string table = "trpports" + std::to_string(port_tables_++);
+  client_.nft("table inet " + table + " {\n"
+              "  chain in  { type filter hook input  priority -300; tcp dport { " + list + " } drop; }\n"
+              "  chain out { type filter hook output priority -300; tcp sport { " + list + " } drop; }\n"
+              "}\n");
+}
+
 }  // namespace tcpreap::test

@@ -6,7 +6,9 @@
 // client end and a SOCK_DIAG scanner of the server's namespace: create each
 // inside a ScopedNetns of the right namespace, use it anywhere.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "support/unique_fd.h"
 
@@ -71,9 +73,15 @@ class TestHosts {
   // (FIN, RST) never leaves. The server sees nothing, ever.
   void make_client_vanish() const;
 
+  // Only some of the client's connections die silently: from now on the
+  // client host drops every segment of these local ports, both ways (a
+  // table of its own per call).
+  void drop_client_ports(const std::vector<uint16_t>& ports);
+
  private:
   NamedNetns server_;
   NamedNetns client_;
+  int port_tables_ = 0;
 };
 
 }  // namespace tcpreap::test
