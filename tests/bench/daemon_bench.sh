@@ -40,6 +40,9 @@ EARLY=10  # the first sample point: after this many scans
 NS=tcpreap-daemonbench-$$
 
 die() { echo "daemon_bench: $*" >&2; exit 1; }
+BENCH=daemon_bench
+# shellcheck source=tests/bench/bench_lib.sh
+source "$(dirname "$(readlink -f "$0")")/bench_lib.sh"
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 (($# <= 1)) || die "one N at most (got $#)"
@@ -88,60 +91,11 @@ CM_PID=""
 NS_CREATED=""
 NR_OPEN_OLD=""
 
-# Whether our child PID still runs (a zombie, exited but not yet waited for, does not).
-running() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
-}
-
-# stop_pid PID NAME SECONDS: SIGTERM, wait, SIGKILL if still there; sets STOP_RC.
-stop_pid() {
-  local pid=$1 name=$2 _
-  STOP_RC=""
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq $(($3 * 10))); do
-    running "$pid" || break
-    sleep 0.1
-  done
-  if running "$pid"; then
-    echo "daemon_bench: $name $pid did not stop, killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  STOP_RC=0
-  wait "$pid" 2>/dev/null || STOP_RC=$?
-}
-
 stop_daemon() {
   [[ -n $D_PID ]] || return 0
   stop_pid "$D_PID" tcpreapd 10
   D_RC=$STOP_RC
   D_PID=""
-}
-
-stop_conn_mass() {
-  [[ -n $CM_PID ]] || return 0
-  # conn_mass kills and reaps its workers, then exits; its workers die with
-  # it even if it has to be killed (PR_SET_PDEATHSIG).
-  stop_pid "$CM_PID" conn_mass 30
-  CM_PID=""
-}
-
-delete_namespace() {
-  [[ -n $NS_CREATED ]] || return 0
-  local pid pids _
-  # Anything still inside (an interrupted scrape) goes first, by PID.
-  pids=$(ip netns pids "$NS" 2>/dev/null || true)
-  if [[ -n $pids ]]; then
-    echo "daemon_bench: killing what is left in $NS: ${pids//$'\n'/ }" >&2
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-    for _ in $(seq 100); do
-      [[ -z $(ip netns pids "$NS" 2>/dev/null) ]] && break
-      sleep 0.1
-    done
-  fi
-  ip netns del "$NS" 2>/dev/null || echo "daemon_bench: could not delete netns $NS" >&2
-  NS_CREATED=""
 }
 
 cleanup() {
@@ -150,9 +104,7 @@ cleanup() {
   stop_daemon
   stop_conn_mass
   delete_namespace
-  if [[ -n $NR_OPEN_OLD ]]; then
-    sysctl -qw fs.nr_open="$NR_OPEN_OLD" || echo "daemon_bench: could not restore fs.nr_open=$NR_OPEN_OLD" >&2
-  fi
+  restore_nr_open
   [[ -n $TMP ]] && rm -rf "$TMP"
   exit "$rc"
 }
@@ -178,19 +130,6 @@ EOF
   { cat "$TMP/check.err" >&2; die "the bench config is invalid"; }
 
 # --- helpers ------------------------------------------------------------------
-nsexec() { ip netns exec "$NS" "$@"; }
-
-# fs.nr_open caps RLIMIT_NOFILE. Only a process with CAP_SYS_RESOURCE can go
-# past its hard limit at all; without it conn_mass forks workers instead.
-raise_nr_open() {
-  local need=$(($1 * 2 + 64 + NPORTS)) have caps
-  have=$(sysctl -n fs.nr_open)
-  caps=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
-  if ((have < need && (0x$caps >> 24 & 1))); then
-    [[ -n $NR_OPEN_OLD ]] || NR_OPEN_OLD=$have
-    sysctl -qw fs.nr_open="$need"
-  fi
-}
 
 # scrape: the metrics page into $TMP/metrics (empty if the request failed).
 scrape() {

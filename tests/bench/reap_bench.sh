@@ -41,6 +41,9 @@ NS=tcpreap-reapbench-$$
 TARGET_SS_RATIO=2.0  # ss -K / tcpreap reap --method destroy, at least
 
 die() { echo "reap_bench: $*" >&2; exit 1; }
+BENCH=reap_bench
+# shellcheck source=tests/bench/bench_lib.sh
+source "$(dirname "$(readlink -f "$0")")/bench_lib.sh"
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 (($# <= 1)) || die "one N at most (got $#)"
@@ -84,47 +87,6 @@ CM_PID=""
 NS_CREATED=""
 NR_OPEN_OLD=""
 
-# Whether our child PID still runs (a zombie, exited but not yet waited for, does not).
-running() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
-}
-
-stop_conn_mass() {
-  [[ -n $CM_PID ]] || return 0
-  kill -TERM "$CM_PID" 2>/dev/null || true
-  # conn_mass kills and reaps its workers, then exits; wait for that, by PID.
-  local _
-  for _ in $(seq 300); do
-    running "$CM_PID" || break
-    sleep 0.1
-  done
-  if running "$CM_PID"; then
-    echo "reap_bench: conn_mass $CM_PID did not stop, killing it" >&2
-    kill -KILL "$CM_PID" 2>/dev/null || true  # its workers die with it (PR_SET_PDEATHSIG)
-  fi
-  wait "$CM_PID" 2>/dev/null || true
-  CM_PID=""
-}
-
-delete_namespace() {
-  [[ -n $NS_CREATED ]] || return 0
-  local pid pids _
-  # Anything still inside (an interrupted command) goes first, by PID.
-  pids=$(ip netns pids "$NS" 2>/dev/null || true)
-  if [[ -n $pids ]]; then
-    echo "reap_bench: killing what is left in $NS: ${pids//$'\n'/ }" >&2
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-    for _ in $(seq 100); do
-      [[ -z $(ip netns pids "$NS" 2>/dev/null) ]] && break
-      sleep 0.1
-    done
-  fi
-  ip netns del "$NS" 2>/dev/null || echo "reap_bench: could not delete netns $NS" >&2
-  NS_CREATED=""
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
@@ -134,9 +96,7 @@ cleanup() {
   fi
   stop_conn_mass
   delete_namespace
-  if [[ -n $NR_OPEN_OLD ]]; then
-    sysctl -qw fs.nr_open="$NR_OPEN_OLD" || echo "reap_bench: could not restore fs.nr_open=$NR_OPEN_OLD" >&2
-  fi
+  restore_nr_open
   [[ -n $TMP ]] && rm -rf "$TMP"
   exit "$rc"
 }
@@ -159,7 +119,6 @@ EOF
 "$TCPREAP" check --config "$CONFIG" >/dev/null 2>"$TMP/check.err" || { cat "$TMP/check.err" >&2; die "the bench config is invalid"; }
 
 # --- helpers ------------------------------------------------------------------
-nsexec() { ip netns exec "$NS" "$@"; }
 
 stamp() {  # NOW = wall clock in µs; bash's EPOCHREALTIME needs no fork, date +%s%N is the fallback
   if [[ -n ${EPOCHREALTIME:-} ]]; then NOW=${EPOCHREALTIME/[.,]/}; else NOW=$(($(date +%s%N) / 1000)); fi
@@ -199,18 +158,6 @@ wrapper_overhead_us() {
     all+=("$T_US")
   done
   printf '%s\n' "${all[@]}" | sort -n | sed -n 4p
-}
-
-# fs.nr_open caps RLIMIT_NOFILE. Only a process with CAP_SYS_RESOURCE can go
-# past its hard limit at all; without it conn_mass forks workers instead.
-raise_nr_open() {
-  local need=$(($1 * 2 + 64 + NPORTS)) have caps
-  have=$(sysctl -n fs.nr_open)
-  caps=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
-  if ((have < need && (0x$caps >> 24 & 1))); then
-    [[ -n $NR_OPEN_OLD ]] || NR_OPEN_OLD=$have
-    sysctl -qw fs.nr_open="$need"
-  fi
 }
 
 # setup CONNECTIONS: fresh namespace + conn_mass, then 1.5 s of rest (the
@@ -268,7 +215,6 @@ counts() {
   C_EST=$(nsexec "$TCPREAP" list --count --state established) || die "tcpreap list failed"
 }
 
-ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 net_us() { local v=$(($1 - $2)); ((v > 0)) || v=0; echo "$v"; }
 ratio() {  # A B -> "A/B" with 2 decimals, or n/a
   [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $2 -gt 0 ]] || { echo n/a; return; }

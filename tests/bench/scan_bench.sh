@@ -39,6 +39,9 @@ TARGET_SS_RATIO=3.5     # ss -tin / tcpreap, at least
 TARGET_RSS_KIB=8192     # tcpreap peak RSS at 200 000 sockets, below
 
 die() { echo "scan_bench: $*" >&2; exit 1; }
+BENCH=scan_bench
+# shellcheck source=tests/bench/bench_lib.sh
+source "$(dirname "$(readlink -f "$0")")/bench_lib.sh"
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 SIZES=("$@")
@@ -73,47 +76,6 @@ CM_PID=""
 NS_CREATED=""
 NR_OPEN_OLD=""
 
-# Whether our child PID still runs (a zombie, exited but not yet waited for, does not).
-running() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
-}
-
-stop_conn_mass() {
-  [[ -n $CM_PID ]] || return 0
-  kill -TERM "$CM_PID" 2>/dev/null || true
-  # conn_mass kills and reaps its workers, then exits; wait for that, by PID.
-  local _
-  for _ in $(seq 300); do
-    running "$CM_PID" || break
-    sleep 0.1
-  done
-  if running "$CM_PID"; then
-    echo "scan_bench: conn_mass $CM_PID did not stop, killing it" >&2
-    kill -KILL "$CM_PID" 2>/dev/null || true  # its workers die with it (PR_SET_PDEATHSIG)
-  fi
-  wait "$CM_PID" 2>/dev/null || true
-  CM_PID=""
-}
-
-delete_namespace() {
-  [[ -n $NS_CREATED ]] || return 0
-  local pid pids _
-  # Anything still inside (an interrupted command) goes first, by PID.
-  pids=$(ip netns pids "$NS" 2>/dev/null || true)
-  if [[ -n $pids ]]; then
-    echo "scan_bench: killing what is left in $NS: ${pids//$'\n'/ }" >&2
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-    for _ in $(seq 100); do
-      [[ -z $(ip netns pids "$NS" 2>/dev/null) ]] && break
-      sleep 0.1
-    done
-  fi
-  ip netns del "$NS" 2>/dev/null || echo "scan_bench: could not delete netns $NS" >&2
-  NS_CREATED=""
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
@@ -123,9 +85,7 @@ cleanup() {
   fi
   stop_conn_mass
   delete_namespace
-  if [[ -n $NR_OPEN_OLD ]]; then
-    sysctl -qw fs.nr_open="$NR_OPEN_OLD" || echo "scan_bench: could not restore fs.nr_open=$NR_OPEN_OLD" >&2
-  fi
+  restore_nr_open
   [[ -n $TMP ]] && rm -rf "$TMP"
   exit "$rc"
 }
@@ -148,7 +108,6 @@ if [[ -f $REFERENCE_SRC ]]; then
 fi
 
 # --- helpers ------------------------------------------------------------------
-nsexec() { ip netns exec "$NS" "$@"; }
 
 # timed OUTFILE RUNS WARMUP CMD...: run_timed inside the namespace. In the
 # background, so that a signal runs our trap at once, not after the timing.
@@ -161,19 +120,6 @@ timed() {
   RT_PID=""
 }
 
-# fs.nr_open caps RLIMIT_NOFILE. Only a process with CAP_SYS_RESOURCE can go
-# past its hard limit at all; without it conn_mass forks workers instead.
-raise_nr_open() {
-  local need=$(($1 * 2 + 64 + NPORTS)) have caps
-  have=$(sysctl -n fs.nr_open)
-  caps=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
-  if ((have < need && (0x$caps >> 24 & 1))); then
-    [[ -n $NR_OPEN_OLD ]] || NR_OPEN_OLD=$have
-    sysctl -qw fs.nr_open="$need"
-  fi
-}
-
-ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 ratio() {  # A B -> "A/B" with 2 decimals, or n/a
   [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $2 -gt 0 ]] || { echo n/a; return; }
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
