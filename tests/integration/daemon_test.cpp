@@ -34,6 +34,7 @@
 #include "support/command.h"
 #include "support/http_get.h"
 #include "support/netns.h"
+#include "support/peer_hosts.h"
 #include "support/notify_listener.h"
 #include "support/privileges.h"
 #include "support/scan.h"
@@ -57,12 +58,7 @@ constexpr auto kPollEvery = 200ms;
 
 const MetricLabels kNoLabels;
 
-struct Conn {
-  UniqueFd client;
-  UniqueFd server;
-  uint16_t client_port = 0;
-  uint64_t cookie = 0;  // the server end's
-};
+using Conn = PeerConn;
 
 // One action line of the daemon's log, e.g.
 // "tcpreapd: reaped        10.231.0.1:2181 <- 10.231.0.2:40000    stale: silent ...":
@@ -196,65 +192,11 @@ class Notifications {
   std::vector<std::string> seen_;
 };
 
-class DaemonTest : public ::testing::Test {
+class DaemonTest : public PeerHostsTest {
  protected:
-  void SetUp() override {
-    TCPREAP_REQUIRE_ROOT();
-    hosts_.emplace();
-    ScopedNetns in(hosts_->server());
-    for (int k = 0; k < 2; ++k) {
-      listener4_[k] = tcp_listen("0.0.0.0");
-      port_[k] = local_endpoint(listener4_[k].get()).port;
-      listener6_[k] = tcp_listen("::", port_[k]);
-    }
-    scanner_.emplace(open_scanner());
-  }
-
-  // A connection from the client host to server port `which`, with one
-  // exchange each way, then idle.
-  Conn connect(bool v6, int which) {
-    Conn c;
-    {
-      ScopedNetns in(hosts_->client());
-      c.client = tcp_connect(v6 ? TestHosts::kServer6 : TestHosts::kServer4, port_[which]);
-    }
-    c.server = tcp_accept(v6 ? listener6_[which].get() : listener4_[which].get());
-    c.client_port = local_endpoint(c.client.get()).port;
-    write_all(c.client.get(), "hello");
-    EXPECT_EQ(read_exact(c.server.get(), 5), "hello");
-    write_all(c.server.get(), "hi");
-    EXPECT_EQ(read_exact(c.client.get(), 2), "hi");
-    ScopedNetns in(hosts_->server());
-    c.cookie = socket_of(*scanner_, c.server.get()).cookie;
-    return c;
-  }
-
-  // The peers of `dead` die silently: the client host drops everything of
-  // their ports from now on. Their client sockets stay open and idle.
-  void kill_peers(const std::vector<Conn*>& dead) {
-    std::vector<uint16_t> ports;
-    for (Conn* c : dead) ports.push_back(c->client_port);
-    hosts_->drop_client_ports(ports);
-  }
-
-  bool present(const Conn& c) {
-    ScopedNetns in(hosts_->server());
-    return cookie_present(*scanner_, c.cookie);
-  }
   uint64_t cookie_of(int fd) {
     ScopedNetns in(hosts_->server());
     return socket_of(*scanner_, fd).cookie;
-  }
-
-  // The application of a live connection is none the worse: nothing
-  // pending on either end, and a message goes each way.
-  void expect_untouched(Conn& c) {
-    EXPECT_EQ(next_recv(c.server.get(), 0), EAGAIN);
-    EXPECT_EQ(next_recv(c.client.get(), 0), EAGAIN);
-    write_all(c.client.get(), "ping");
-    EXPECT_EQ(read_exact(c.server.get(), 4), "ping");
-    write_all(c.server.get(), "pong");
-    EXPECT_EQ(read_exact(c.client.get(), 4), "pong");
   }
 
   // A free port for the metrics endpoint in the server namespace.
@@ -349,10 +291,6 @@ class DaemonTest : public ::testing::Test {
     std::printf("tcpreapd's output:\n%s", d.output().c_str());
   }
 
-  std::optional<TestHosts> hosts_;
-  UniqueFd listener4_[2], listener6_[2];
-  uint16_t port_[2] = {0, 0};
-  std::optional<SocketScanner> scanner_;
 };
 
 TEST_F(DaemonTest, ReapsHalfOpenConnectionsKeepsLiveOnesAndCountsThem) {

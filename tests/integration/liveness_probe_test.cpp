@@ -27,6 +27,7 @@
 #include "cycle/reap_cycle.h"
 #include "support/command.h"
 #include "support/netns.h"
+#include "support/peer_hosts.h"
 #include "support/privileges.h"
 #include "support/scan.h"
 #include "support/tcp.h"
@@ -42,59 +43,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using Conn = PeerConn;
 
-struct Conn {
-  UniqueFd client;
-  UniqueFd server;
-  uint16_t client_port = 0;
-  uint64_t cookie = 0;  // the server end's
-  bool v6 = false;
-};
 
-class LivenessTest : public ::testing::Test {
+class LivenessTest : public PeerHostsTest {
  protected:
-  void SetUp() override {
-    TCPREAP_REQUIRE_ROOT();
-    hosts_.emplace();
-    ScopedNetns in(hosts_->server());
-    for (int k = 0; k < 2; ++k) {
-      listener4_[k] = tcp_listen("0.0.0.0");
-      port_[k] = local_endpoint(listener4_[k].get()).port;
-      listener6_[k] = tcp_listen("::", port_[k]);
-    }
-    scanner_.emplace(open_scanner());
-  }
-
-  // A connection from the client host to server port `which` (0 or 1), with
-  // one exchange each way, then idle.
-  Conn connect(bool v6, int which = 0) {
-    Conn c;
-    c.v6 = v6;
-    {
-      ScopedNetns in(hosts_->client());
-      c.client = tcp_connect(v6 ? TestHosts::kServer6 : TestHosts::kServer4, port_[which]);
-    }
-    c.server = tcp_accept(v6 ? listener6_[which].get() : listener4_[which].get());
-    c.client_port = local_endpoint(c.client.get()).port;
-    write_all(c.client.get(), "hello");
-    EXPECT_EQ(read_exact(c.server.get(), 5), "hello");
-    write_all(c.server.get(), "hi");
-    EXPECT_EQ(read_exact(c.client.get(), 2), "hi");
-    {
-      ScopedNetns in(hosts_->server());
-      c.cookie = socket_of(*scanner_, c.server.get()).cookie;
-    }
-    return c;
-  }
-
-  // The peers of `dead` die silently: the client host drops everything of
-  // their ports from now on. Their client sockets stay open and idle.
-  void kill_peers(const std::vector<Conn*>& dead) {
-    std::vector<uint16_t> ports;
-    for (Conn* c : dead) ports.push_back(c->client_port);
-    hosts_->drop_client_ports(ports);
-  }
-
   // The peers of `conns` reboot: their sockets vanish without a word (the
   // RST of the abortive close is dropped), then the host answers again -
   // with an RST to anything of those connections.
@@ -108,10 +61,6 @@ class LivenessTest : public ::testing::Test {
     hosts_->client_ns().nft("delete table inet trpboot\n");
   }
 
-  bool present(const Conn& c) {
-    ScopedNetns in(hosts_->server());
-    return cookie_present(*scanner_, c.cookie);
-  }
   TcpSocket dumped(const Conn& c) {
     ScopedNetns in(hosts_->server());
     return socket_of(*scanner_, c.server.get());
@@ -124,17 +73,6 @@ class LivenessTest : public ::testing::Test {
     auto prober = LivenessProber::open();
     if (!prober) throw std::runtime_error(prober.error().message());
     return prober->probe(sockets);
-  }
-
-  // The application of a live connection is none the worse: nothing
-  // pending on either end, and a message goes each way.
-  void expect_untouched(Conn& c) {
-    EXPECT_EQ(next_recv(c.server.get(), 0), EAGAIN);
-    EXPECT_EQ(next_recv(c.client.get(), 0), EAGAIN);
-    write_all(c.client.get(), "ping");
-    EXPECT_EQ(read_exact(c.server.get(), 4), "ping");
-    write_all(c.server.get(), "pong");
-    EXPECT_EQ(read_exact(c.client.get(), 4), "pong");
   }
 
   Config config(const std::string& yaml) {
@@ -153,10 +91,6 @@ class LivenessTest : public ::testing::Test {
         .out;
   }
 
-  std::optional<TestHosts> hosts_;
-  UniqueFd listener4_[2], listener6_[2];
-  uint16_t port_[2] = {0, 0};
-  std::optional<SocketScanner> scanner_;
 };
 
 TEST_F(LivenessTest, LiveIdlePeerAnswersDeadOneDoesNot) {
