@@ -1,9 +1,11 @@
 # A thin wrapper over CMake: the README's two commands are `make run` and
 # `make test` (each installs what it needs first, as root, from Debian 12).
 
-BUILD_DEPS := cmake g++ make pkg-config libmnl-dev libsystemd-dev libyaml-cpp-dev prometheus-cpp-dev
+BUILD_DEPS := cmake g++ make pkg-config libmnl-dev libsystemd-dev libyaml-cpp-dev prometheus-cpp-dev \
+              libcap-dev scdoc
 RUN_DEPS   := iproute2
-TEST_DEPS  := libgtest-dev libgmock-dev iproute2 nftables clang libclang-rt-14-dev
+TEST_DEPS  := libgtest-dev libgmock-dev iproute2 nftables clang libclang-rt-14-dev \
+              systemd debhelper dpkg-dev build-essential lintian prometheus
 
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
@@ -49,7 +51,7 @@ build: test-deps
 test: build fuzz
 	cmake -S . -B build-asan $(CMAKE_COMMON) -DTCPREAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-asan -j$(JOBS)
-	TCPREAP_REQUIRE_INTEGRATION=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	TCPREAP_REQUIRE_INTEGRATION=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE packaging
 	TCPREAP_REQUIRE_INTEGRATION=1 ctest --test-dir build --output-on-failure -j$(JOBS)
 
 unit: build

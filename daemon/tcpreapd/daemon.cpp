@@ -1,5 +1,6 @@
 #include "tcpreapd/daemon.h"
 
+#include <linux/capability.h>
 #include <signal.h>
 #include <systemd/sd-event.h>
 
@@ -20,6 +21,7 @@
 #include "log/log_target.h"
 #include "log/socket_owner.h"
 #include "metrics/daemon_metrics.h"
+#include "privilege/capabilities.h"
 #include "tcpreap/exit_codes.h"
 #include "tcpreapd/notifier.h"
 #include "version.h"
@@ -55,7 +57,8 @@ std::string errno_text(int r) { return std::string(std::strerror(r < 0 ? -r : r)
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& options, EventLog& log) : options_(options), log_(log) {}
+  Daemon(const DaemonOptions& options, EventLog& log, CapabilityDrop caps)
+      : options_(options), log_(log), caps_(caps) {}
 
   int run();
 
@@ -70,10 +73,12 @@ class Daemon {
   void reload();
   void schedule(Clock::time_point turn_started);
   void report(const CycleResult& result, uint64_t sockets, double seconds);
+  void report_privileges();
   std::string status_line() const;
 
   const DaemonOptions& options_;
   EventLog& log_;
+  const CapabilityDrop caps_;
   std::optional<DaemonMetrics> metrics_;
   std::string metrics_listen_;  // what the exposer was started on
   std::unordered_set<uint64_t> would_reaped_;  // a dry run's dead, said once
@@ -98,12 +103,16 @@ int Daemon::run() {
   }
   const std::string listen = metrics_listen_ = load.config->metrics_listen;
   metrics_.emplace(TCPREAP_VERSION, TCPREAP_REVISION);
-  auto cycle = ReapCycle::open(std::move(*load.config), CycleOptions{options_.dry_run, std::nullopt, {}});
+  CycleOptions cycle_options{options_.dry_run, std::nullopt, {}};
+  // A service without CAP_NET_RAW still reaps what needs no probe.
+  cycle_options.probes_optional = true;
+  auto cycle = ReapCycle::open(std::move(*load.config), cycle_options);
   if (!cycle) {
     log_.log(EventLog::Priority::kError, "cannot start: " + cycle.error().message());
     return exit_code::kFailure;
   }
   cycle_.emplace(std::move(*cycle));
+  report_privileges();
   metrics_->config_loaded(true);
   metrics_->set_dry_run(cycle_->dry_run());
   // The exposer starts threads: the signals are blocked already (main).
@@ -184,6 +193,9 @@ void Daemon::reload() {
     }
   }
   if (failed.empty()) {
+    if (!cycle_->prober_unavailable().empty())
+      log_.log(EventLog::Priority::kWarning, "liveness probes unavailable, so verifying policies will not reap on silence: " +
+                                                 cycle_->prober_unavailable());
     metrics_->config_reloaded(true);
     metrics_->set_dry_run(cycle_->dry_run());
     log_.log(EventLog::Priority::kNotice,
@@ -278,6 +290,26 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
   if (auto notice = cycle_->take_notice()) log_.log(EventLog::Priority::kWarning, *notice);
 }
 
+// What the daemon may do, said once at start: the capabilities it kept,
+// and what their absence costs.
+void Daemon::report_privileges() {
+  const bool admin = caps_.has(CAP_NET_ADMIN), raw = caps_.has(CAP_NET_RAW);
+  const bool rst = cycle_->rst_available();
+  metrics_->set_privileges(admin, raw, rst);
+  log_.log(EventLog::Priority::kNotice, "capabilities: " + caps_.summary());
+  if (!admin)
+    log_.log(EventLog::Priority::kWarning,
+             "CAP_NET_ADMIN missing: the kernel will refuse SOCK_DESTROY (EPERM), and probes and RSTs cannot pin "
+             "the neighbour entry of a vanished on-link peer");
+  if (!rst)
+    log_.log(EventLog::Priority::kWarning,
+             std::string("RST fallback unavailable") + (raw ? "" : " (CAP_NET_RAW missing)") +
+                 ": dead connections are reaped with SOCK_DESTROY only");
+  if (!cycle_->prober_unavailable().empty())
+    log_.log(EventLog::Priority::kWarning, "liveness probes unavailable, so verifying policies will not reap on silence: " +
+                                               cycle_->prober_unavailable());
+}
+
 // The next turn: one interval after this one began (a long turn is
 // followed at once, never by a backlog), or sooner when a probe or a
 // verification verdict falls due.
@@ -313,7 +345,13 @@ int run_daemon(const DaemonOptions& options) {
     return exit_code::kFailure;
   }
   EventLog log(detect_log_target(), stderr, options.verbose);
-  Daemon daemon(options, log);
+  // Also before any thread exists: capabilities are per thread.
+  auto caps = drop_capabilities();
+  if (!caps) {
+    log.log(EventLog::Priority::kError, "cannot start: " + caps.error().message());
+    return exit_code::kFailure;
+  }
+  Daemon daemon(options, log, *caps);
   return daemon.run();
 }
 

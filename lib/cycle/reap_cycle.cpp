@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "wire/raw_sender.h"
+
 namespace tcpreap {
 
 bool any_policy_verifies(const Config& config) {
@@ -60,23 +62,42 @@ Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
     reaper.emplace(std::move(*r));
   }
   std::optional<LivenessProber> prober;
+  std::string prober_unavailable;
   if (any_policy_verifies(config)) {
     auto p = open_prober(config);
-    if (!p) return p.error();
-    prober.emplace(std::move(*p));
+    if (p) {
+      prober.emplace(std::move(*p));
+    } else if (options.probes_optional) {
+      prober_unavailable = p.error().message();
+    } else {
+      return p.error();
+    }
   }
-  return ReapCycle(std::move(options), std::move(*query), std::move(*scanner), DecisionEngine(std::move(config)),
-                   std::move(reaper), std::move(prober));
+  ReapCycle cycle(std::move(options), std::move(*query), std::move(*scanner), DecisionEngine(std::move(config)),
+                  std::move(reaper), std::move(prober));
+  cycle.prober_unavailable_ = std::move(prober_unavailable);
+  return cycle;
+}
+
+bool ReapCycle::rst_available() const {
+  if (reaper_ && reaper_->rst_unavailable().empty()) return true;
+  return RawSender::open().ok();
 }
 
 Status ReapCycle::reload(Config config) {
   auto query = ScanQuery::compile(config.scan_filter());
   if (!query) return query.error().wrap("compiling the policies' scan filter");
   std::optional<LivenessProber> prober;
+  std::string prober_unavailable;
   if (!prober_ && any_policy_verifies(config)) {
     auto p = open_prober(config);
-    if (!p) return p.error();
-    prober.emplace(std::move(*p));
+    if (p) {
+      prober.emplace(std::move(*p));
+    } else if (options_.probes_optional) {
+      prober_unavailable = p.error().message();
+    } else {
+      return p.error();
+    }
   }
   // A new method (or the first real run) needs its reaper; the old one
   // stays when the method is the same, keeping its switch to RST.
@@ -88,6 +109,7 @@ Status ReapCycle::reload(Config config) {
     reaper.emplace(std::move(*r));
   }
   if (prober) prober_ = std::move(prober);
+  if (!prober_) prober_unavailable_ = std::move(prober_unavailable);
   if (reaper) {
     reaper_ = std::move(reaper);
     reaper_method_ = how;

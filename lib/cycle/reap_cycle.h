@@ -27,6 +27,11 @@ struct CycleOptions {
   bool dry_run = false;
   std::optional<ReapMethod> method;  // nullopt: the config's
   ProbeOptions probe;
+  // When the prober cannot open (no CAP_NET_RAW): false, the cycle does not
+  // open either; true, it runs without one (a service keeps reaping what it
+  // can), prober_unavailable() says why, and every probe attempt is
+  // `failed` - which never makes a socket dead.
+  bool probes_optional = false;
 };
 
 struct CycleResult {
@@ -72,6 +77,11 @@ class ReapCycle {
   const DecisionEngine& engine() const { return engine_; }
   // The options' dry run, or the config's.
   bool dry_run() const { return options_.dry_run || engine_.config().dry_run; }
+  // Why policies that verify cannot probe (probes_optional), or empty.
+  const std::string& prober_unavailable() const { return prober_unavailable_; }
+  // Whether RST injection could be used here (CAP_NET_RAW), whatever the
+  // method and even in a dry run.
+  bool rst_available() const;
   // Said once: the reaper's switch to RST injection, when it happens.
   std::optional<std::string> take_notice() { return reaper_ ? reaper_->take_notice() : std::nullopt; }
 
@@ -86,6 +96,7 @@ class ReapCycle {
   std::optional<Reaper> reaper_;
   ReapMethod reaper_method_ = ReapMethod::kAuto;  // what reaper_ was opened for
   std::optional<LivenessProber> prober_;
+  std::string prober_unavailable_;
 };
 
 // Whether some policy of `config` verifies its peers.

@@ -114,6 +114,17 @@ struct DaemonMetrics::Impl {
       .Help("1 when dead connections are only reported (dry run), 0 when they are reaped.")
       .Register(*registry)
       .Add({});
+  Family<Gauge>& capability = prometheus::BuildGauge()
+      .Name("tcpreap_capability")
+      .Help("1 when the daemon holds the capability, 0 when it does not (it needs CAP_NET_ADMIN and CAP_NET_RAW).")
+      .Register(*registry);
+  Gauge& cap_net_admin = capability.Add({{"capability", "CAP_NET_ADMIN"}});
+  Gauge& cap_net_raw = capability.Add({{"capability", "CAP_NET_RAW"}});
+  Gauge& rst_fallback = prometheus::BuildGauge()
+      .Name("tcpreap_rst_fallback_available")
+      .Help("1 when RST injection can be used (where SOCK_DESTROY cannot, or reap.method is rst), 0 when not.")
+      .Register(*registry)
+      .Add({});
 
   Counter& scans = prometheus::BuildCounter()
       .Name("tcpreap_scans_total")
@@ -266,6 +277,12 @@ Status DaemonMetrics::listen(const std::string& address) {
 }
 
 void DaemonMetrics::set_dry_run(bool on) { impl_->dry_run.Set(on ? 1 : 0); }
+
+void DaemonMetrics::set_privileges(bool net_admin, bool net_raw, bool rst_fallback) {
+  impl_->cap_net_admin.Set(net_admin ? 1 : 0);
+  impl_->cap_net_raw.Set(net_raw ? 1 : 0);
+  impl_->rst_fallback.Set(rst_fallback ? 1 : 0);
+}
 
 void DaemonMetrics::scan_succeeded(double seconds, uint64_t sockets_scanned) {
   impl_->scans.Increment();

@@ -48,6 +48,11 @@ class DaemonMetrics {
   // tcpreap_dry_run 1 while decisions are only reported, 0 otherwise.
   void set_dry_run(bool on);
 
+  // tcpreap_capability{capability="CAP_NET_ADMIN"|"CAP_NET_RAW"} 1 when
+  // held, and tcpreap_rst_fallback_available 1 when RST injection can be
+  // used. All 0 until set.
+  void set_privileges(bool net_admin, bool net_raw, bool rst_fallback);
+
   // A scan of `sockets_scanned` sockets took `seconds`: scans_total,
   // scan_duration_seconds, sockets_scanned, and the success timestamp (now).
   void scan_succeeded(double seconds, uint64_t sockets_scanned);

@@ -32,6 +32,7 @@
 #include "support/busy_connection.h"
 #include "support/child_process.h"
 #include "support/command.h"
+#include "support/daemon_hosts.h"
 #include "support/http_get.h"
 #include "support/netns.h"
 #include "support/peer_hosts.h"
@@ -52,9 +53,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Bounds a broken run only: a healthy one is done in a few seconds.
-constexpr auto kDeadline = 30s;
-constexpr auto kPollEvery = 200ms;
+constexpr auto kDeadline = kDaemonDeadline;
 
 const MetricLabels kNoLabels;
 
@@ -129,15 +128,6 @@ uint64_t monotonic_usec() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
 }
 
-// The environment a daemon under test gets: nothing of a systemd that may
-// run the test suite itself leaks in (logs go to stderr, no notifications).
-std::map<std::string, std::optional<std::string>> clean_env(
-    std::map<std::string, std::optional<std::string>> extra = {}) {
-  for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "LISTEN_FDS"})
-    extra.emplace(name, std::nullopt);
-  return extra;
-}
-
 void rewrite(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -192,105 +182,9 @@ class Notifications {
   std::vector<std::string> seen_;
 };
 
-class DaemonTest : public PeerHostsTest {
+class DaemonTest : public DaemonHostsTest {
  protected:
-  uint64_t cookie_of(int fd) {
-    ScopedNetns in(hosts_->server());
-    return socket_of(*scanner_, fd).cookie;
-  }
-
-  // A free port for the metrics endpoint in the server namespace.
-  uint16_t free_metrics_port() {
-    ScopedNetns in(hosts_->server());
-    UniqueFd probe = tcp_listen("127.0.0.1");
-    return local_endpoint(probe.get()).port;
-  }
-
-  std::string config_head(uint16_t metrics_port) const {
-    return "scan: { interval: 1s }\n"
-           "reap: { method: destroy }\n"
-           "metrics: { listen: \"127.0.0.1:" + std::to_string(metrics_port) + "\" }\n";
-  }
-
-  // tcpreapd in the server namespace; it is not up yet when this returns.
-  std::unique_ptr<ChildProcess> start(const std::string& config, std::vector<std::string> args = {},
-                                      std::map<std::string, std::optional<std::string>> env = {}) {
-    std::vector<std::string> argv = {"ip", "netns", "exec", hosts_->server(), TCPREAPD_BIN, "--config", config};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return std::make_unique<ChildProcess>(argv, clean_env(std::move(env)));
-  }
-
-  std::string scrape(uint16_t port) {
-    ScopedNetns in(hosts_->server());
-    return http_get("127.0.0.1", port, "/metrics", 5s);
-  }
-
-  // Waits until the daemon serves its metrics (it blocked its signals
-  // before: from now on a signal is handled, not fatal); throws if it ended
-  // or never did. Checks that the PID is tcpreapd's own, not ip's: ip
-  // netns exec execs in place.
-  std::string wait_up(ChildProcess& d, uint16_t metrics_port) {
-    const auto deadline = Clock::now() + kDeadline;
-    std::string last_error;
-    while (Clock::now() < deadline) {
-      if (auto status = d.wait_exit(0ms))
-        throw SupportError("tcpreapd ended with " + std::to_string(*status) + " before serving metrics:\n" +
-                           d.output());
-      std::optional<std::string> text;
-      try {
-        text = scrape(metrics_port);
-      } catch (const SupportError& e) {
-        last_error = e.what();
-      }
-      if (text) {
-        struct stat exe{}, bin{};
-        const std::string proc = "/proc/" + std::to_string(d.pid()) + "/exe";
-        if (::stat(proc.c_str(), &exe) != 0 || ::stat(TCPREAPD_BIN, &bin) != 0 || exe.st_dev != bin.st_dev ||
-            exe.st_ino != bin.st_ino)
-          throw SupportError("PID " + std::to_string(d.pid()) + " is not " + TCPREAPD_BIN +
-                             ": ip netns exec did not exec in place");
-        return *text;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    throw SupportError("tcpreapd never served metrics (" + last_error + "):\n" + d.output());
-  }
-
-  // Polls `done` every kPollEvery until it holds; false after kDeadline or
-  // as soon as the daemon has ended (a test then fails with its output).
-  bool eventually(ChildProcess& d, const std::function<bool()>& done) {
-    const auto deadline = Clock::now() + kDeadline;
-    while (Clock::now() < deadline) {
-      if (done()) return true;
-      if (!d.running()) return false;
-      std::this_thread::sleep_for(kPollEvery);
-    }
-    return done();
-  }
-
-  double metric(uint16_t port, const std::string& name, const MetricLabels& labels = {}) {
-    return metric_value(scrape(port), name, labels);
-  }
-  // A counter that may not have been created yet: absent counts as 0.
-  double counter(uint16_t port, const std::string& name, const MetricLabels& labels = {}) {
-    return find_metric(scrape(port), name, labels).value_or(0);
-  }
-
-  // Waits until the daemon has finished `n` more scans than now.
-  bool more_scans(ChildProcess& d, uint16_t port, double n) {
-    const double from = metric(port, "tcpreap_scans_total");
-    return eventually(d, [&] { return metric(port, "tcpreap_scans_total") >= from + n; });
-  }
-
-  // SIGTERM, then its exit status; its log goes to the test's.
-  void expect_clean_stop(ChildProcess& d) {
-    d.signal(SIGTERM);
-    const auto status = d.wait_exit(kDeadline);
-    ASSERT_TRUE(status.has_value()) << "still running after SIGTERM:\n" << d.output();
-    EXPECT_EQ(*status, 0) << d.output();
-    std::printf("tcpreapd's output:\n%s", d.output().c_str());
-  }
-
+  DaemonTest() : DaemonHostsTest(TCPREAPD_BIN) {}
 };
 
 TEST_F(DaemonTest, ReapsHalfOpenConnectionsKeepsLiveOnesAndCountsThem) {

@@ -90,6 +90,10 @@ TEST(DaemonMetrics, StartsAtZero) {
            // Both results exist from the start, so rate() works on the first reload.
            R"(tcpreap_config_reloads_total{result="success"} 0)",
            R"(tcpreap_config_reloads_total{result="failure"} 0)",
+           // Until the daemon has looked, it claims no privilege.
+           R"(tcpreap_capability{capability="CAP_NET_ADMIN"} 0)",
+           R"(tcpreap_capability{capability="CAP_NET_RAW"} 0)",
+           "tcpreap_rst_fallback_available 0",
        }) {
     EXPECT_TRUE(has_line(text, line)) << line << "\n" << text;
   }
@@ -129,7 +133,7 @@ TEST(DaemonMetrics, EveryFamilyFollowsTheNamingConventions) {
       EXPECT_EQ(l.find("port="), std::string::npos) << l;
     }
   }
-  EXPECT_EQ(families, 21) << text;
+  EXPECT_EQ(families, 23) << text;
 }
 
 TEST(DaemonMetrics, DryRunIsAGauge) {
@@ -138,6 +142,20 @@ TEST(DaemonMetrics, DryRunIsAGauge) {
   EXPECT_TRUE(has_line(m.text(), "tcpreap_dry_run 1"));
   m.set_dry_run(false);
   EXPECT_TRUE(has_line(m.text(), "tcpreap_dry_run 0"));
+}
+
+TEST(DaemonMetrics, PrivilegesAreGauges) {
+  auto m = make();
+  m.set_privileges(true, false, false);
+  auto text = m.text();
+  EXPECT_TRUE(has_line(text, R"(tcpreap_capability{capability="CAP_NET_ADMIN"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_capability{capability="CAP_NET_RAW"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, "tcpreap_rst_fallback_available 0")) << text;
+  m.set_privileges(false, true, true);
+  text = m.text();
+  EXPECT_TRUE(has_line(text, R"(tcpreap_capability{capability="CAP_NET_ADMIN"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_capability{capability="CAP_NET_RAW"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, "tcpreap_rst_fallback_available 1")) << text;
 }
 
 TEST(DaemonMetrics, ScansCountDurationsAndTheLastSuccess) {
