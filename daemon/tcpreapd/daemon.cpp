@@ -224,6 +224,10 @@ int Daemon::tick() {
   } else {
     last_error_.clear();
     report(*result, immediate + result->entries->size(), seconds);
+    log_.log(EventLog::Priority::kDebug, "turn " + std::to_string(turns_) + ": " + std::to_string(last_sockets_) +
+                                             " sockets in scope, " + std::to_string(result->probes.size()) +
+                                             " probed, " + std::to_string(result->reaps.size()) + " acted on, " +
+                                             std::to_string(result->held_back.size()) + " held back");
   }
   notifier_.status(status_line());
   schedule(started);

@@ -1,7 +1,6 @@
 #pragma once
-// One turn of tcpreap's work, shared by `tcpreap reap`, `tcpreap list
-// --verify` and the daemon: scan, decide, probe the peers the policies want
-// verified, reap the dead. The caller owns the timing: it runs a cycle every
+// One turn of tcpreap's work, shared by `tcpreap reap` and the daemon:
+// scan, decide, probe the peers the policies want verified, reap the dead. The caller owns the timing: it runs a cycle every
 // scan.interval, and sooner when engine().next_verify_due() says a probe or
 // a verification verdict is due.
 

@@ -191,7 +191,9 @@ std::vector<std::string> EventLog::journal_fields(const Record& r) {
 }
 
 void EventLog::emit(Record r) {
-  if (target_ == LogTarget::kStderr && r.priority == Priority::kDebug && !verbose_) return;
+  // Debug lines (one per turn) only when asked for, on either target: a
+  // journal of a line every scan is noise nobody asked for.
+  if (r.priority == Priority::kDebug && !verbose_) return;
   if (!r.rate_key.empty()) {
     const auto now = seams_.now ? seams_.now() : std::chrono::steady_clock::now();
     const RateLimiter::Verdict v = limiter_.check(r.rate_key, now);

@@ -72,8 +72,8 @@ class EventLog {
   };
 
   // `err` (borrowed, must outlive this) gets the stderr lines, and with
-  // kJournal the records journald refused. `verbose`: debug messages on
-  // stderr too (journald always gets them; its reader filters).
+  // kJournal the records journald refused. `verbose`: debug messages (a
+  // line per turn) are written too; without it they are dropped.
   explicit EventLog(LogTarget target, std::FILE* err = stderr, bool verbose = false, EventLogSeams seams = {});
 
   // Plain messages (start, reload, stop). `fields` ("KEY=value": A-Z, 0-9

@@ -527,8 +527,12 @@ TEST(EventLogJournal, ProbeFields) {
   EXPECT_EQ(h.err.text(), "");
 }
 
-TEST(EventLogJournal, PlainMessagesKeepValidFieldsAndDebug) {
-  Harness h(LogTarget::kJournal);
+TEST(EventLogJournal, PlainMessagesKeepValidFieldsAndDebugNeedsVerbose) {
+  Harness quiet(LogTarget::kJournal);
+  quiet.log.log(EventLog::Priority::kDebug, "scan: 12 sockets");
+  EXPECT_TRUE(quiet.journal.empty());
+
+  Harness h(LogTarget::kJournal, true);
   h.log.log(EventLog::Priority::kNotice, "reloaded",
             {"TCPREAP_POLICIES=2", "lower=x", "_TRUSTED=x", "NOEQUALS", "=x", "MESSAGE=spoof", "PRIORITY=0",
              "SYSLOG_IDENTIFIER=other", "9LIVES=x", "TCPREAP_CONFIG=/etc/tcpreap.yaml"});
