@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "config/config_loader.h"
 
 #ifndef TCPREAP_SOURCE_DIR
@@ -37,6 +39,39 @@ TEST(ShippedConfigs, TheDefaultReapsOnlyLongUnacknowledgedData) {
   EXPECT_FALSE(p.verify) << "nothing to verify without silence";
   EXPECT_GE(p.confirm, 2u);
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:10126");
+}
+
+// The package starts the service on the default: the ZooKeeper policy in it
+// is commented out, and must work as soon as an operator removes the "# ".
+TEST(ShippedConfigs, TheDefaultsCommentedZooKeeperPolicyLoadsWhenUncommented) {
+  std::ifstream in(std::string(TCPREAP_SOURCE_DIR) + "/config/tcpreap.yaml");
+  ASSERT_TRUE(in);
+  std::string text, line;
+  bool in_block = false;
+  int uncommented = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("  # - name: zookeeper-clients", 0) == 0) in_block = true;
+    if (in_block && line.rfind("  # ", 0) == 0) {
+      line = "  " + line.substr(4);
+      ++uncommented;
+    } else if (in_block) {
+      in_block = false;
+    }
+    text += line + "\n";
+  }
+  ASSERT_GE(uncommented, 10) << "the commented policy was not found:\n" << text;
+  ConfigLoad l = load_config_text(text, "tcpreap.yaml (uncommented)");
+  for (const auto& e : l.errors) ADD_FAILURE() << e.to_string() << "\n" << text;
+  ASSERT_TRUE(l.config);
+  ASSERT_EQ(l.config->policies.size(), 2u);
+  const Policy& zk = l.config->policies[0];
+  EXPECT_EQ(zk.name, "zookeeper-clients");
+  EXPECT_EQ(zk.match.local_ports, (std::vector<PortRange>{{2181, 2181}}));
+  EXPECT_EQ(zk.dead_when.silent_for, Duration(2min));
+  ASSERT_TRUE(zk.per_peer_limit);
+  EXPECT_EQ(zk.per_peer_limit->max, 50u);
+  EXPECT_EQ(zk.verify, (std::optional<Verify>(Verify{3, 5s})));
+  EXPECT_EQ(l.config->policies[1].name, "unacknowledged");
 }
 
 TEST(ShippedConfigs, TheZooKeeperExample) {
