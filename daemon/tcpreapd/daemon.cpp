@@ -74,6 +74,7 @@ class Daemon {
   void schedule(Clock::time_point turn_started);
   void report(const CycleResult& result, uint64_t sockets, double seconds);
   void report_privileges();
+  void declare_policies();
   std::string status_line() const;
 
   const DaemonOptions& options_;
@@ -113,6 +114,7 @@ int Daemon::run() {
   }
   cycle_.emplace(std::move(*cycle));
   report_privileges();
+  declare_policies();
   metrics_->config_loaded(true);
   metrics_->set_dry_run(cycle_->dry_run());
   // The exposer starts threads: the signals are blocked already (main).
@@ -193,6 +195,7 @@ void Daemon::reload() {
     }
   }
   if (failed.empty()) {
+    declare_policies();
     if (!cycle_->prober_unavailable().empty())
       log_.log(EventLog::Priority::kWarning, "liveness probes unavailable, so verifying policies will not reap on silence: " +
                                                  cycle_->prober_unavailable());
@@ -292,6 +295,18 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
   last_sockets_ = sockets;
   last_seconds_ = seconds;
   if (auto notice = cycle_->take_notice()) log_.log(EventLog::Priority::kWarning, *notice);
+}
+
+// Every series a policy's reaps will count exists from the start, at 0.
+void Daemon::declare_policies() {
+  for (const Policy& p : cycle_->engine().config().policies) {
+    std::vector<std::string> reasons;
+    if (p.dead_when.silent_for) reasons.push_back(reason_name(DeadReason::kSilent));
+    if (p.dead_when.unacked_for) reasons.push_back(reason_name(DeadReason::kUnacked));
+    if (!p.dead_when.in_state_for.empty()) reasons.push_back(reason_name(DeadReason::kStateTimeout));
+    if (p.per_peer_limit) reasons.push_back(reason_name(DeadReason::kPerPeerLimit));
+    metrics_->declare_policy(p.name, reasons);
+  }
 }
 
 // What the daemon may do, said once at start: the capabilities it kept,

@@ -301,6 +301,15 @@ void DaemonMetrics::reaped(const std::string& policy, const std::string& method,
   impl_->reaped.Add({{"policy", policy}, {"method", method}, {"reason", reason}}).Increment();
 }
 
+void DaemonMetrics::declare_policy(const std::string& policy, const std::vector<std::string>& reasons) {
+  for (const std::string& reason : reasons) {
+    for (const char* method : {"destroy", "rst"})
+      impl_->reaped.Add({{"policy", policy}, {"method", method}, {"reason", reason}});
+    impl_->would_reap.Add({{"policy", policy}, {"reason", reason}});
+  }
+  impl_->held_back.Add({{"policy", policy}});
+}
+
 void DaemonMetrics::would_reap(const std::string& policy, const std::string& reason) {
   impl_->would_reap.Add({{"policy", policy}, {"reason", reason}}).Increment();
 }

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -59,6 +60,13 @@ class DaemonMetrics {
   // A scan failed after `seconds`: scans_total and scan_errors_total, and
   // its duration is observed; the rest stays as the last success left it.
   void scan_failed(double seconds);
+
+  // Creates, at 0, the series a policy's reaping will count - reaped (for
+  // methods destroy and rst), would-reap and held back, for each of
+  // `reasons` - so that rate() and increase() see its first reaps instead
+  // of a series that appears already at 1. Idempotent; called at start and
+  // on every reload with the config's policies.
+  void declare_policy(const std::string& policy, const std::vector<std::string>& reasons);
 
   // One connection reaped by `method` ("destroy", "rst") under `policy`,
   // for `reason` (a short rule name).

@@ -144,6 +144,32 @@ TEST(DaemonMetrics, DryRunIsAGauge) {
   EXPECT_TRUE(has_line(m.text(), "tcpreap_dry_run 0"));
 }
 
+// A policy's series exist at 0 before its first reap, so that increase()
+// over the first reaps sees them; then they count as usual.
+TEST(DaemonMetrics, DeclaredPoliciesStartAtZero) {
+  auto m = make();
+  m.declare_policy("zk", {"silent", "per-peer-limit"});
+  m.declare_policy("zk", {"silent", "per-peer-limit"});  // a reload: idempotent
+  auto text = m.text();
+  for (const char* line : {
+           R"(tcpreap_reaped_connections_total{method="destroy",policy="zk",reason="silent"} 0)",
+           R"(tcpreap_reaped_connections_total{method="rst",policy="zk",reason="silent"} 0)",
+           R"(tcpreap_reaped_connections_total{method="destroy",policy="zk",reason="per-peer-limit"} 0)",
+           R"(tcpreap_reaped_connections_total{method="rst",policy="zk",reason="per-peer-limit"} 0)",
+           R"(tcpreap_would_reap_connections_total{policy="zk",reason="silent"} 0)",
+           R"(tcpreap_would_reap_connections_total{policy="zk",reason="per-peer-limit"} 0)",
+           R"(tcpreap_dead_connections_held_back_total{policy="zk"} 0)",
+       }) {
+    EXPECT_TRUE(has_line(text, line)) << line << "\n" << text;
+  }
+  EXPECT_FALSE(has_sample_starting(text, R"(tcpreap_reaped_connections_total{method="destroy",policy="zk",reason="unacked"})"))
+      << "only the reasons the policy can give";
+  m.reaped("zk", "destroy", "silent");
+  text = m.text();
+  EXPECT_TRUE(has_line(text, R"(tcpreap_reaped_connections_total{method="destroy",policy="zk",reason="silent"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_reaped_connections_total{method="rst",policy="zk",reason="silent"} 0)")) << text;
+}
+
 TEST(DaemonMetrics, PrivilegesAreGauges) {
   auto m = make();
   m.set_privileges(true, false, false);
