@@ -25,7 +25,10 @@
 # Environment: TCPREAPD_BIN (default: the first of build-bench/,
 # build-release/, build/ daemon/tcpreapd), SCANS (1000; 1000 scans at 1s take
 # about 17 min), INTERVAL (1s), POLL (1, seconds), NPORTS (10), BASEPORT
-# (20000), METRICS_PORT (10126).
+# (20000), METRICS_PORT (10126), AS_UNIT (0; 1: run tcpreapd as
+# tcpreapd.service does - user nobody, only CAP_NET_ADMIN and CAP_NET_RAW,
+# no_new_privs - through setpriv(1), from a copy of the binary in the
+# scratch directory that nobody may execute).
 set -euo pipefail
 
 HERE=$(dirname "$(readlink -f "$0")")
@@ -44,7 +47,7 @@ BENCH=daemon_bench
 # shellcheck source=tests/bench/bench_lib.sh
 source "$(dirname "$(readlink -f "$0")")/bench_lib.sh"
 
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 (($# <= 1)) || die "one N at most (got $#)"
 N=${1:-100000}
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, not '$N'"
@@ -63,6 +66,7 @@ EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
   die "ports BASEPORT..BASEPORT+NPORTS-1 must be below the ephemeral range ($EPHEMERAL_LOW)"
 ((METRICS_PORT < BASEPORT || METRICS_PORT >= BASEPORT + NPORTS)) || die "METRICS_PORT collides with a listener"
 [[ $EUID -eq 0 ]] || die "needs root (network namespaces)"
+[[ ${AS_UNIT:-0} == 0 || ${AS_UNIT:-0} == 1 ]] || die "AS_UNIT must be 0 or 1"
 for tool in ip ss g++ awk getconf; do command -v "$tool" >/dev/null || die "$tool not found"; done
 # The scrape: curl if there is one, else bash's /dev/tcp (through timeout).
 SCRAPER=curl
@@ -212,7 +216,17 @@ C_SCOPE=$(nsexec ss -Htn state established "( sport = :$BASEPORT )" | wc -l)
 [[ $C_EST == "$SOCKETS" && $C_SCOPE == "$EXPECT_SCOPE" ]] ||
   die "expected $SOCKETS established sockets, $EXPECT_SCOPE of them on local port $BASEPORT; ss counts $C_EST and $C_SCOPE"
 
-ip netns exec "$NS" "$TCPREAPD" --config "$CONFIG" >"$TMP/tcpreapd.log" 2>&1 &
+WRAPPER=()
+if [[ ${AS_UNIT:-0} == 1 ]]; then
+  chmod 755 "$TMP"
+  install -m 755 "$TCPREAPD" "$TMP/tcpreapd"
+  TCPREAPD=$TMP/tcpreapd
+  chmod 644 "$CONFIG"
+  WRAPPER=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+net_admin,+net_raw
+    --ambient-caps=-all,+net_admin,+net_raw --bounding-set=-all,+net_admin,+net_raw --no-new-privs)
+  echo "as the unit runs it: user nobody, CAP_NET_ADMIN and CAP_NET_RAW only (setpriv)"
+fi
+ip netns exec "$NS" "${WRAPPER[@]}" "$TCPREAPD" --config "$CONFIG" >"$TMP/tcpreapd.log" 2>&1 &
 D_PID=$!
 # The first scan runs at once; wait for it to be counted (up to 60 s).
 S_SCANS=""
