@@ -23,6 +23,21 @@ Result<LivenessProber> open_prober(const Config& config) {
   return p;
 }
 
+// Opens the prober into `prober`. When it cannot open: an Error, or with
+// `optional` the reason in `unavailable` and success.
+Status open_prober_into(const Config& config, bool optional, std::optional<LivenessProber>& prober,
+                        std::string& unavailable) {
+  auto p = open_prober(config);
+  if (p) {
+    prober.emplace(std::move(*p));
+  } else if (optional) {
+    unavailable = p.error().message();
+  } else {
+    return p.error();
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 ReapCycle::ReapCycle(CycleOptions options, ScanQuery query, SocketScanner scanner, DecisionEngine engine,
@@ -64,14 +79,7 @@ Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
   std::optional<LivenessProber> prober;
   std::string prober_unavailable;
   if (any_policy_verifies(config)) {
-    auto p = open_prober(config);
-    if (p) {
-      prober.emplace(std::move(*p));
-    } else if (options.probes_optional) {
-      prober_unavailable = p.error().message();
-    } else {
-      return p.error();
-    }
+    if (auto s = open_prober_into(config, options.probes_optional, prober, prober_unavailable); !s) return s.error();
   }
   ReapCycle cycle(std::move(options), std::move(*query), std::move(*scanner), DecisionEngine(std::move(config)),
                   std::move(reaper), std::move(prober));
@@ -90,14 +98,7 @@ Status ReapCycle::reload(Config config) {
   std::optional<LivenessProber> prober;
   std::string prober_unavailable;
   if (!prober_ && any_policy_verifies(config)) {
-    auto p = open_prober(config);
-    if (p) {
-      prober.emplace(std::move(*p));
-    } else if (options_.probes_optional) {
-      prober_unavailable = p.error().message();
-    } else {
-      return p.error();
-    }
+    if (auto s = open_prober_into(config, options_.probes_optional, prober, prober_unavailable); !s) return s.error();
   }
   // A new method (or the first real run) needs its reaper; the old one
   // stays when the method is the same, keeping its switch to RST.

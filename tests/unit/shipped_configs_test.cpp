@@ -22,6 +22,16 @@ Config load(const std::string& relative) {
   return l.config ? *l.config : Config{};
 }
 
+// The ZooKeeper policy, as the default (commented) and the example ship it.
+void expect_zookeeper_clients(const Policy& zk) {
+  EXPECT_EQ(zk.name, "zookeeper-clients");
+  EXPECT_EQ(zk.match.local_ports, (std::vector<PortRange>{{2181, 2181}}));
+  EXPECT_EQ(zk.dead_when.silent_for, Duration(2min));
+  ASSERT_TRUE(zk.per_peer_limit);
+  EXPECT_EQ(zk.per_peer_limit->max, 50u);
+  EXPECT_EQ(zk.verify, (std::optional<Verify>(Verify{3, 5s})));
+}
+
 TEST(ShippedConfigs, TheDefaultReapsOnlyLongUnacknowledgedData) {
   const Config c = load("config/tcpreap.yaml");
   EXPECT_EQ(c.scan_interval, 10s);
@@ -64,27 +74,15 @@ TEST(ShippedConfigs, TheDefaultsCommentedZooKeeperPolicyLoadsWhenUncommented) {
   for (const auto& e : l.errors) ADD_FAILURE() << e.to_string() << "\n" << text;
   ASSERT_TRUE(l.config);
   ASSERT_EQ(l.config->policies.size(), 2u);
-  const Policy& zk = l.config->policies[0];
-  EXPECT_EQ(zk.name, "zookeeper-clients");
-  EXPECT_EQ(zk.match.local_ports, (std::vector<PortRange>{{2181, 2181}}));
-  EXPECT_EQ(zk.dead_when.silent_for, Duration(2min));
-  ASSERT_TRUE(zk.per_peer_limit);
-  EXPECT_EQ(zk.per_peer_limit->max, 50u);
-  EXPECT_EQ(zk.verify, (std::optional<Verify>(Verify{3, 5s})));
+  expect_zookeeper_clients(l.config->policies[0]);
   EXPECT_EQ(l.config->policies[1].name, "unacknowledged");
 }
 
 TEST(ShippedConfigs, TheZooKeeperExample) {
   const Config c = load("config/examples/zookeeper.yaml");
   ASSERT_EQ(c.policies.size(), 3u);
-  const Policy& zk = c.policies[0];
-  EXPECT_EQ(zk.name, "zookeeper-clients");
-  EXPECT_EQ(zk.match.local_ports, (std::vector<PortRange>{{2181, 2181}}));
-  EXPECT_EQ(zk.dead_when.silent_for, Duration(2min));
-  ASSERT_TRUE(zk.per_peer_limit);
-  EXPECT_EQ(zk.per_peer_limit->max, 50u);
+  expect_zookeeper_clients(c.policies[0]);
   // Its silence is verified; the other policies have none to verify.
-  EXPECT_EQ(zk.verify, (std::optional<Verify>(Verify{3, 5s})));
   EXPECT_FALSE(c.policies[1].verify);
   EXPECT_FALSE(c.policies[2].verify);
 }
