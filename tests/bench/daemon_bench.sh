@@ -283,8 +283,8 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 stop_daemon
 ((D_RC == 0)) || ODD+=("tcpreapd exited $D_RC on SIGTERM (expected 0)")
 # Anything the daemon logged beyond starting and stopping is worth a look.
-mapfile -t EXTRA < <(grep -v -e 'started: config' -e 'stopping on' -e 'stopped$' "$TMP/tcpreapd.log" | head -n 5)
-((${#EXTRA[@]} == 0)) || ODD+=("tcpreapd logged $(grep -cv -e 'started: config' -e 'stopping on' -e 'stopped$' \
+mapfile -t EXTRA < <(grep -v -e 'capabilities: ' -e 'started: config' -e 'stopping on' -e 'stopped$' "$TMP/tcpreapd.log" | head -n 5)
+((${#EXTRA[@]} == 0)) || ODD+=("tcpreapd logged $(grep -cv -e 'capabilities: ' -e 'started: config' -e 'stopping on' -e 'stopped$' \
   "$TMP/tcpreapd.log") other lines, the first: ${EXTRA[*]}")
 
 # --- report ---------------------------------------------------------------------
