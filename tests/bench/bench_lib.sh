@@ -77,3 +77,28 @@ restore_nr_open() {
   sysctl -qw fs.nr_open="$NR_OPEN_OLD" || echo "$BENCH: could not restore fs.nr_open=$NR_OPEN_OLD" >&2
   NR_OPEN_OLD=""
 }
+
+# The end of every run, however it ends: bench_stop (the script's own: what
+# it started beyond conn_mass), then conn_mass, the namespace, fs.nr_open and
+# the scratch directory TMP. bench_setup installs it.
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  bench_stop
+  stop_conn_mass
+  delete_namespace
+  restore_nr_open
+  [[ -n $TMP ]] && rm -rf "$TMP"
+  exit "$rc"
+}
+
+# bench_setup NAME: the traps, the scratch directory TMP
+# (/tmp/tcpreap-NAME.XXXXXX) and conn_mass built into it.
+bench_setup() {
+  trap bench_cleanup EXIT
+  trap "echo \"$BENCH: interrupted, cleaning up\" >&2; exit 130" INT
+  trap "echo \"$BENCH: terminated, cleaning up\" >&2; exit 143" TERM
+  trap "echo \"$BENCH: hung up, cleaning up\" >&2; exit 129" HUP
+  TMP=$(mktemp -d "/tmp/tcpreap-$1.XXXXXX")
+  g++ -O2 -std=c++20 -Wall -Wextra -o "$TMP/conn_mass" "$HERE/conn_mass.cpp" || die "building conn_mass failed"
+}

@@ -102,23 +102,10 @@ stop_daemon() {
   D_PID=""
 }
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
+bench_stop() {
   stop_daemon
-  stop_conn_mass
-  delete_namespace
-  restore_nr_open
-  [[ -n $TMP ]] && rm -rf "$TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "daemon_bench: interrupted, cleaning up" >&2; exit 130' INT
-trap 'echo "daemon_bench: terminated, cleaning up" >&2; exit 143' TERM
-trap 'echo "daemon_bench: hung up, cleaning up" >&2; exit 129' HUP
-
-TMP=$(mktemp -d /tmp/tcpreap-daemon-bench.XXXXXX)
-g++ -O2 -std=c++20 -Wall -Wextra -o "$TMP/conn_mass" "$HERE/conn_mass.cpp" || die "building conn_mass failed"
+bench_setup daemon-bench
 CONFIG=$TMP/daemon.yaml
 cat >"$CONFIG" <<EOF
 scan:

@@ -87,26 +87,13 @@ CM_PID=""
 NS_CREATED=""
 NR_OPEN_OLD=""
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n $CMD_PID ]]; then  # the timed command's wrapper; what it ran dies with the namespace below
+bench_stop() {
+  if [[ -n $CMD_PID ]]; then  # the timed command's wrapper; what it ran dies with the namespace
     kill -TERM "$CMD_PID" 2>/dev/null || true
     wait "$CMD_PID" 2>/dev/null || true
   fi
-  stop_conn_mass
-  delete_namespace
-  restore_nr_open
-  [[ -n $TMP ]] && rm -rf "$TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "reap_bench: interrupted, cleaning up" >&2; exit 130' INT
-trap 'echo "reap_bench: terminated, cleaning up" >&2; exit 143' TERM
-trap 'echo "reap_bench: hung up, cleaning up" >&2; exit 129' HUP
-
-TMP=$(mktemp -d /tmp/tcpreap-reap-bench.XXXXXX)
-g++ -O2 -std=c++20 -Wall -Wextra -o "$TMP/conn_mass" "$HERE/conn_mass.cpp" || die "building conn_mass failed"
+bench_setup reap-bench
 CONFIG=$TMP/reap.yaml
 cat >"$CONFIG" <<EOF
 reap:

@@ -76,27 +76,15 @@ CM_PID=""
 NS_CREATED=""
 NR_OPEN_OLD=""
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
+bench_stop() {
   if [[ -n $RT_PID ]]; then  # it kills and reaps the command it runs, then dies
     kill -TERM "$RT_PID" 2>/dev/null || true
     wait "$RT_PID" 2>/dev/null || true
   fi
-  stop_conn_mass
-  delete_namespace
-  restore_nr_open
-  [[ -n $TMP ]] && rm -rf "$TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "scan_bench: interrupted, cleaning up" >&2; exit 130' INT
-trap 'echo "scan_bench: terminated, cleaning up" >&2; exit 143' TERM
-trap 'echo "scan_bench: hung up, cleaning up" >&2; exit 129' HUP
 
 # --- build the helpers --------------------------------------------------------
-TMP=$(mktemp -d /tmp/tcpreap-scan-bench.XXXXXX)
-g++ -O2 -std=c++20 -Wall -Wextra -o "$TMP/conn_mass" "$HERE/conn_mass.cpp" || die "building conn_mass failed"
+bench_setup scan-bench
 # Static, so the pre-exec image the kernel folds into ru_maxrss stays small.
 g++ -O2 -std=c++20 -Wall -Wextra -static -o "$TMP/run_timed" "$HERE/run_timed.cpp" 2>/dev/null ||
   g++ -O2 -std=c++20 -Wall -Wextra -o "$TMP/run_timed" "$HERE/run_timed.cpp" || die "building run_timed failed"
