@@ -4,7 +4,7 @@
 BUILD_DEPS := cmake g++ make pkg-config libmnl-dev libsystemd-dev libyaml-cpp-dev prometheus-cpp-dev \
               libcap-dev scdoc
 RUN_DEPS   := iproute2
-TEST_DEPS  := libgtest-dev libgmock-dev iproute2 nftables clang libclang-rt-14-dev \
+TEST_DEPS  := libgtest-dev libgmock-dev iproute2 nftables libcap2-bin clang libclang-rt-14-dev \
               systemd debhelper dpkg-dev build-essential lintian prometheus
 
 JOBS       ?= $(shell nproc)
@@ -65,11 +65,14 @@ fuzz: test-deps
 	./build-fuzz/tests/fuzz/inet_diag_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/ build-fuzz/corpus
 	rm -rf build-fuzz/config-corpus && cp -r tests/fuzz/config_corpus build-fuzz/config-corpus
-	./build-fuzz/tests/fuzz/config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -artifact_prefix=build-fuzz/config- build-fuzz/config-corpus
+	./build-fuzz/tests/fuzz/config_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=5 \
+	    -dict=tests/fuzz/config.dict -artifact_prefix=build-fuzz/config- build-fuzz/config-corpus
 	rm -rf build-fuzz/packet-corpus && tests/fuzz/make_packet_seeds.sh build-fuzz/packet-corpus
 	./build-fuzz/tests/fuzz/tcp_packet_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
 	    -artifact_prefix=build-fuzz/packet- build-fuzz/packet-corpus
+	rm -rf build-fuzz/neighbour-corpus && mkdir -p build-fuzz/neighbour-corpus
+	./build-fuzz/tests/fuzz/neighbour_dump_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/neighbour- build-fuzz/neighbour-corpus
 
 # The benchmarks (numbers, not assertions): tests/bench/README.md. probe_bench
 # uses the kernel-test helpers, so it is built with the tests (GoogleTest).

@@ -1,6 +1,8 @@
 // tcpreap: the operator's one-shot CLI. Commands live in their own files.
 
+#include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <cstring>
 
 #include "tcpreap/check_command.h"
@@ -8,6 +10,7 @@
 #include "tcpreap/kill_command.h"
 #include "tcpreap/list_command.h"
 #include "tcpreap/reap_command.h"
+#include "privilege/capabilities.h"
 #include "version.h"
 
 namespace {
@@ -30,7 +33,7 @@ constexpr const char* kUsage =
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
   using namespace tcpreap;
   if (argc < 2) {
     std::fputs(kUsage, stderr);
@@ -45,10 +48,43 @@ int main(int argc, char** argv) {
     std::printf("tcpreap %s\n", TCPREAP_VERSION);
     return exit_code::kOk;
   }
-  if (!std::strcmp(command, "list")) return run_list_command(argc - 1, argv + 1);
-  if (!std::strcmp(command, "check")) return run_check_command(argc - 1, argv + 1);
-  if (!std::strcmp(command, "reap")) return run_reap_command(argc - 1, argv + 1);
-  if (!std::strcmp(command, "kill")) return run_kill_command(argc - 1, argv + 1);
+  struct Command {
+    const char* name;
+    int (*run)(int, char**);
+    // What the command may need: list and check read sockets and files,
+    // which takes no capability; reap and kill destroy sockets
+    // (CAP_NET_ADMIN) and probe or inject RSTs (CAP_NET_RAW).
+    uint64_t capabilities;
+  };
+  static const Command kCommands[] = {
+      {"list", run_list_command, 0},
+      {"check", run_check_command, 0},
+      {"reap", run_reap_command, network_capabilities()},
+      {"kill", run_kill_command, network_capabilities()},
+  };
+  for (const Command& c : kCommands) {
+    if (std::strcmp(command, c.name) != 0) continue;
+    // Every other capability goes before a file or the network is read.
+    if (auto dropped = drop_capabilities(c.capabilities); !dropped) {
+      std::fprintf(stderr, "tcpreap %s: %s\n", c.name, dropped.error().message().c_str());
+      return exit_code::kFailure;
+    }
+    return c.run(argc - 1, argv + 1);
+  }
   std::fprintf(stderr, "tcpreap: unknown command '%s'\nTry 'tcpreap --help'.\n", command);
   return exit_code::kUsage;
+}
+
+// Nothing escapes main: an exception (std::bad_alloc, most likely) is said,
+// and the exit status is 1 - for a service, systemd then restarts it.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tcpreap: internal error: %s; exiting with status %d\n", e.what(), tcpreap::exit_code::kFailure);
+  } catch (...) {
+    std::fprintf(stderr, "tcpreap: internal error: an exception that is not a std::exception; exiting with status %d\n",
+                 tcpreap::exit_code::kFailure);
+  }
+  return tcpreap::exit_code::kFailure;
 }

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "config/config_loader.h"
+#include "cycle/turn_schedule.h"
 #include "cycle/reap_cycle.h"
 #include "report/probe_report.h"
 #include "report/reap_report.h"
@@ -116,6 +117,7 @@ int run_reap_command(int argc, char** argv) {
     if (p.verify) longest = std::max(longest, p.verify->interval * (p.verify->probes + 1));
   std::optional<DecisionEngine::Clock::time_point> verify_until;
   for (uint32_t scan = 1;; ++scan) {
+    const auto started = DecisionEngine::Clock::now();
     auto result = cycle.run();
     if (!result) return failed(result.error().message());
     const auto& entries = *result->entries;
@@ -170,6 +172,9 @@ int run_reap_command(int argc, char** argv) {
     std::fflush(stdout);
     auto wake = DecisionEngine::Clock::now() + scan_interval;
     if (last_confirm_scan || (next_verify && *next_verify < wake)) wake = next_verify.value_or(wake);
+    // A probe can be due again at once (deferred by verify.max_per_scan):
+    // the daemon's floor between turns holds here too.
+    wake = std::max(wake, started + min_turn_gap(engine.config()));
     std::this_thread::sleep_until(wake);
   }
 

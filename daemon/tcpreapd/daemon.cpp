@@ -7,16 +7,22 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "config/config_file.h"
+#include "core/descriptor_reserve.h"
 #include "config/config_loader.h"
 #include "cycle/reap_cycle.h"
+#include "cycle/turn_schedule.h"
 #include "log/event_log.h"
 #include "log/log_target.h"
 #include "log/socket_owner.h"
@@ -53,20 +59,35 @@ uint64_t usec_of(Clock::time_point t) {
 // schedule) must not wait on a log detail.
 constexpr auto kOwnerLookupBudget = std::chrono::milliseconds(50);
 
+// Descriptors held back for when the process runs out (descriptor_reserve.h):
+// room for a few scrapes at once, a reload and an owner lookup.
+constexpr int kDescriptorReserve = 8;
+
 std::string errno_text(int r) { return std::string(std::strerror(r < 0 ? -r : r)); }
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& options, EventLog& log, CapabilityDrop caps)
-      : options_(options), log_(log), caps_(caps) {}
+  Daemon(const DaemonOptions& options, ConfigFile config_file, EventLog& log, CapabilityDrop caps)
+      : options_(options), config_file_(std::move(config_file)), log_(log), caps_(std::move(caps)) {}
 
   int run();
 
  private:
-  static int on_tick(sd_event_source*, uint64_t, void* self) { return static_cast<Daemon*>(self)->tick(); }
-  static int on_signal(sd_event_source*, const signalfd_siginfo* si, void* self) {
-    return static_cast<Daemon*>(self)->signal(static_cast<int>(si->ssi_signo));
+  // sd-event is C: an exception must not unwind through it. Each callback
+  // catches everything, says what and where, and ends the loop with
+  // exit_code::kFailure, which run() returns (systemd then restarts us).
+  static int on_tick(sd_event_source*, uint64_t, void* self) {
+    auto* d = static_cast<Daemon*>(self);
+    return d->guarded("a scan turn", [d] { return d->tick(); });
   }
+  static int on_signal(sd_event_source*, const signalfd_siginfo* si, void* self) {
+    auto* d = static_cast<Daemon*>(self);
+    const int signo = static_cast<int>(si->ssi_signo);
+    return d->guarded(signo == SIGHUP ? "a reload (SIGHUP)" : "stopping", [d, signo] { return d->signal(signo); });
+  }
+  template <typename Body>
+  int guarded(const char* where, Body&& body) noexcept;
+  int fail(const char* where, const char* what) noexcept;
 
   int tick();
   int signal(int signo);
@@ -74,10 +95,12 @@ class Daemon {
   void schedule(Clock::time_point turn_started);
   void report(const CycleResult& result, uint64_t sockets, double seconds);
   void report_privileges();
+  void watch_descriptors();
   void declare_policies();
   std::string status_line() const;
 
   const DaemonOptions& options_;
+  const ConfigFile config_file_;
   EventLog& log_;
   const CapabilityDrop caps_;
   std::optional<DaemonMetrics> metrics_;
@@ -88,6 +111,7 @@ class Daemon {
   EventPtr event_;
   SourcePtr timer_;
   SourcePtr signals_[3];
+  DescriptorReserve reserve_{kDescriptorReserve};
 
   // For STATUS=.
   uint64_t turns_ = 0, last_sockets_ = 0, last_suspect_ = 0, last_verifying_ = 0, reaped_total_ = 0;
@@ -96,7 +120,7 @@ class Daemon {
 };
 
 int Daemon::run() {
-  ConfigLoad load = load_config_file(options_.config_path);
+  ConfigLoad load = config_file_.load();
   if (!load.config) {
     for (const auto& e : load.errors) log_.log(EventLog::Priority::kError, e.to_string());
     log_.log(EventLog::Priority::kError, "invalid config " + options_.config_path + ": not starting");
@@ -148,13 +172,18 @@ int Daemon::run() {
   timer_.reset(t);
   // WATCHDOG=1 at half of $WATCHDOG_USEC, from the loop itself: a hung
   // turn stops the pings and systemd restarts the service.
-  (void)sd_event_set_watchdog(event_.get(), 1);
+  if (int r = sd_event_set_watchdog(event_.get(), 1); r < 0) {
+    log_.log(EventLog::Priority::kError, "cannot start: the watchdog: " + errno_text(r));
+    return exit_code::kFailure;
+  }
 
   log_.log(EventLog::Priority::kNotice,
            std::string("started: config ") + options_.config_path + ", " +
                std::to_string(cycle_->engine().config().policies.size()) + " policies, metrics on " + listen +
                (cycle_->dry_run() ? ", dry run" : ""),
            {"TCPREAP_CONFIG=" + options_.config_path});
+  // Taken last, so that nothing of the start-up finds it in its way.
+  (void)reserve_.fill();
   notifier_.ready("started; first scan now");
   const int r = sd_event_loop(event_.get());
   timer_.reset();
@@ -164,8 +193,38 @@ int Daemon::run() {
     log_.log(EventLog::Priority::kError, "event loop failed: " + errno_text(r));
     return exit_code::kFailure;
   }
+  if (r != exit_code::kOk) return r;  // fail() said why
   log_.log(EventLog::Priority::kNotice, "stopped");
   return exit_code::kOk;
+}
+
+template <typename Body>
+int Daemon::guarded(const char* where, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return fail(where, e.what());
+  } catch (...) {
+    return fail(where, "an exception that is not a std::exception");
+  }
+}
+
+// Ends the loop with kFailure after an exception in `where`. Saying so may
+// itself throw (std::bad_alloc): then a fixed line goes to stderr.
+int Daemon::fail(const char* where, const char* what) noexcept {
+  try {
+    log_.log(EventLog::Priority::kError, std::string("internal error in ") + where + ": " + what + "; exiting with status " +
+                                             std::to_string(exit_code::kFailure));
+    notifier_.stopping();
+  } catch (...) {
+    std::fputs("tcpreapd: internal error in the event loop; exiting with status 1\n", stderr);
+  }
+  if (int r = sd_event_exit(event_.get(), exit_code::kFailure); r < 0) {
+    // The loop cannot be told to end: nothing is safe to run after this.
+    std::fprintf(stderr, "tcpreapd: cannot end the event loop (%s); exiting now\n", std::strerror(-r));
+    std::_Exit(exit_code::kFailure);
+  }
+  return 0;
 }
 
 int Daemon::signal(int signo) {
@@ -175,12 +234,14 @@ int Daemon::signal(int signo) {
   }
   notifier_.stopping();
   log_.log(EventLog::Priority::kNotice, std::string("stopping on ") + sigabbrev_np(signo));
-  return sd_event_exit(event_.get(), 0);
+  if (int r = sd_event_exit(event_.get(), 0); r < 0)
+    throw std::runtime_error(std::string("ending the event loop: ") + errno_text(r));  // fail() then exits
+  return 0;
 }
 
 void Daemon::reload() {
   notifier_.reloading();
-  ConfigLoad load = load_config_file(options_.config_path);
+  ConfigLoad load = config_file_.load();
   std::string failed;
   if (!load.config) {
     for (const auto& e : load.errors) log_.log(EventLog::Priority::kError, e.to_string());
@@ -212,6 +273,7 @@ void Daemon::reload() {
 }
 
 int Daemon::tick() {
+  watch_descriptors();
   const Clock::time_point started = Clock::now();
   uint64_t immediate = 0;
   DecidedScanHooks hooks;
@@ -279,7 +341,7 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
     log_.reap(e.socket, e.decision, config, nullptr, owner(e.socket));
     metrics_->would_reap(policy_of(e.decision), reason_name(e.decision.reason));
   }
-  std::map<std::string, uint64_t> held, suspect, verifying;
+  std::map<std::string, uint64_t> held, suspect, verifying, deferred;
   for (const Policy& p : config.policies) suspect[p.name] = verifying[p.name] = 0;
   for (size_t i : result.held_back) ++held[policy_of(entries[i].decision)];
   for (const auto& [policy, n] : held) metrics_->held_back(policy, n);
@@ -287,7 +349,9 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
   for (const auto& e : entries) {
     if (e.decision.verdict == Verdict::kSuspect) ++suspect[policy_of(e.decision)], ++last_suspect_;
     if (e.decision.verdict == Verdict::kVerifying) ++verifying[policy_of(e.decision)], ++last_verifying_;
+    if (e.decision.probe.deferred) ++deferred[policy_of(e.decision)];
   }
+  for (const auto& [policy, n] : deferred) metrics_->probes_deferred(policy, n);
   metrics_->set_connections(suspect, verifying);
   const auto& c = cycle_->engine().probe_counters();
   metrics_->set_probe_totals({c.sent, c.answered, c.unanswered, c.peer_reset, c.failed});
@@ -295,6 +359,27 @@ void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds)
   last_sockets_ = sockets;
   last_seconds_ = seconds;
   if (auto notice = cycle_->take_notice()) log_.log(EventLog::Priority::kWarning, *notice);
+}
+
+// Out of descriptors, scans and reaps go on (they open none), but the
+// metrics endpoint cannot accept and a reload cannot read the config: the
+// reserve makes room for them, and each change is said once.
+void Daemon::watch_descriptors() {
+  switch (reserve_.check()) {
+    case DescriptorReserve::Change::kNone:
+      break;
+    case DescriptorReserve::Change::kReleased:
+      log_.log(EventLog::Priority::kError,
+               "out of file descriptors (RLIMIT_NOFILE " + std::to_string(open_files_limit()) + "): released the " +
+                   std::to_string(reserve_.size()) +
+                   " held in reserve, so that scrapes and reloads go on; scans and reaps need none");
+      break;
+    case DescriptorReserve::Change::kRestored:
+      log_.log(EventLog::Priority::kNotice, "file descriptors available again (RLIMIT_NOFILE " +
+                                                std::to_string(open_files_limit()) + "): " +
+                                                std::to_string(reserve_.size()) + " held in reserve again");
+      break;
+  }
 }
 
 // Every series a policy's reaps will count exists from the start, at 0.
@@ -306,6 +391,7 @@ void Daemon::declare_policies() {
     if (!p.dead_when.in_state_for.empty()) reasons.push_back(reason_name(DeadReason::kStateTimeout));
     if (p.per_peer_limit) reasons.push_back(reason_name(DeadReason::kPerPeerLimit));
     metrics_->declare_policy(p.name, reasons);
+    if (p.verify) metrics_->declare_probes(p.name);
   }
 }
 
@@ -329,15 +415,20 @@ void Daemon::report_privileges() {
                                                cycle_->prober_unavailable());
 }
 
-// The next turn: one interval after this one began (a long turn is
-// followed at once, never by a backlog), or sooner when a probe or a
-// verification verdict falls due.
+// The next turn, as cycle/turn_schedule.h says: one interval after this one
+// began, sooner when a probe or a verification verdict falls due, at once
+// after a long turn - and never sooner than min_turn_gap() after this one
+// began, whatever is due.
 void Daemon::schedule(Clock::time_point turn_started) {
-  const Clock::time_point now = Clock::now();
-  Clock::time_point next = std::max(now, turn_started + cycle_->engine().config().scan_interval);
-  if (auto due = cycle_->engine().next_verify_due()) next = std::max(now, std::min(next, *due));
-  (void)sd_event_source_set_time(timer_.get(), usec_of(next));
-  (void)sd_event_source_set_enabled(timer_.get(), SD_EVENT_ONESHOT);
+  const DecisionEngine& engine = cycle_->engine();
+  const Clock::time_point next = next_turn(engine.config(), turn_started, Clock::now(), engine.next_verify_due());
+  // A timer that cannot be set never fires again: the scans would stop
+  // in silence. Thrown out of the turn, it ends the daemon (guarded()),
+  // and systemd restarts it.
+  if (int r = sd_event_source_set_time(timer_.get(), usec_of(next)); r < 0)
+    throw std::runtime_error("setting the next turn's timer: " + errno_text(r));
+  if (int r = sd_event_source_set_enabled(timer_.get(), SD_EVENT_ONESHOT); r < 0)
+    throw std::runtime_error("enabling the next turn's timer: " + errno_text(r));
 }
 
 std::string Daemon::status_line() const {
@@ -364,13 +455,30 @@ int run_daemon(const DaemonOptions& options) {
     return exit_code::kFailure;
   }
   EventLog log(detect_log_target(), stderr, options.verbose);
-  // Also before any thread exists: capabilities are per thread.
-  auto caps = drop_capabilities();
+  // Started as root, the daemon gives up root for `options.user`, and
+  // whatever it runs as, every capability but the two. Before any thread
+  // exists: ids and capabilities are per thread. The config's directory is
+  // opened first, so that reloads still reach a file below a directory
+  // the user cannot enter.
+  std::optional<UserIdentity> user;
+  if (runs_as_root()) {
+    auto found = lookup_user(options.user);
+    if (!found) {
+      log.log(EventLog::Priority::kError, "cannot start: --user: " + found.error().message());
+      return exit_code::kFailure;
+    }
+    if (found->uid == 0)
+      log.log(EventLog::Priority::kWarning, "--user " + options.user + " is root: staying root, with only two capabilities");
+    else
+      user = *found;
+  }
+  ConfigFile config_file = ConfigFile::open(options.config_path);
+  auto caps = drop_capabilities(network_capabilities(), user);
   if (!caps) {
     log.log(EventLog::Priority::kError, "cannot start: " + caps.error().message());
     return exit_code::kFailure;
   }
-  Daemon daemon(options, log, *caps);
+  Daemon daemon(options, std::move(config_file), log, *caps);
   return daemon.run();
 }
 

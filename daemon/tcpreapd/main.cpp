@@ -1,6 +1,7 @@
 // tcpreapd: the service. Runs in the foreground, as systemd expects.
 
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "config/config_loader.h"
@@ -21,6 +22,8 @@ constexpr const char* kUsage =
     "  -c, --config FILE   the config (default /etc/tcpreap/tcpreap.yaml)\n"
     "      --check-config  validate the config and exit: 0 valid, 78 invalid\n"
     "  -n, --dry-run       decide, probe and count, reap nothing (overrides the config)\n"
+    "  -u, --user NAME     started as root, run as this user (default nobody),\n"
+    "                      keeping only CAP_NET_ADMIN and CAP_NET_RAW\n"
     "  -v, --verbose       also print debug lines on stderr\n"
     "      --version       print the version and exit\n"
     "  -h, --help          this help\n"
@@ -35,19 +38,20 @@ int usage_error(const std::string& message) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
   using namespace tcpreap;
   enum : int { kCheckConfig = 256, kVersion };
   static const option kLong[] = {
       {"config", required_argument, nullptr, 'c'},      {"check-config", no_argument, nullptr, kCheckConfig},
       {"dry-run", no_argument, nullptr, 'n'},           {"verbose", no_argument, nullptr, 'v'},
+      {"user", required_argument, nullptr, 'u'},
       {"version", no_argument, nullptr, kVersion},      {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
   DaemonOptions options;
   options.config_path = kDefaultConfigPath;
   bool check_only = false;
-  OptionParser parser(argc, argv, ":c:nvh", kLong);
+  OptionParser parser(argc, argv, ":c:nu:vh", kLong);
   while (true) {
     auto next = parser.next();
     if (std::holds_alternative<OptionParser::End>(next)) break;
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
       case 'c': options.config_path = value; break;
       case kCheckConfig: check_only = true; break;
       case 'n': options.dry_run = true; break;
+      case 'u': options.user = value; break;
       case 'v': options.verbose = true; break;
       case kVersion: std::printf("tcpreapd %s (%s)\n", TCPREAP_VERSION, TCPREAP_REVISION); return exit_code::kOk;
       case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;
@@ -74,4 +79,18 @@ int main(int argc, char** argv) {
     return exit_code::kOk;
   }
   return run_daemon(options);
+}
+
+// Nothing escapes main: an exception (std::bad_alloc, most likely) is said,
+// and the exit status is 1 - for a service, systemd then restarts it.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tcpreapd: internal error: %s; exiting with status %d\n", e.what(), tcpreap::exit_code::kFailure);
+  } catch (...) {
+    std::fprintf(stderr, "tcpreapd: internal error: an exception that is not a std::exception; exiting with status %d\n",
+                 tcpreap::exit_code::kFailure);
+  }
+  return tcpreap::exit_code::kFailure;
 }

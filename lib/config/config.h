@@ -81,9 +81,14 @@ struct PerPeerLimit {
 // socket itself), and silence after the last probe's interval makes it dead.
 // Unacked data and state timeouts are not verified: the kernel's own
 // retransmissions already probe the peer, and a state is not a peer.
+//
+// A probe costs packets on both ends and a moment of the turn: at most
+// `max_per_scan` of the policy's probes go out per turn, the longest-silent
+// first; the others stay verifying, due again on the next turn.
 struct Verify {
   uint32_t probes = 3;
   Duration interval = std::chrono::seconds(5);  // >= 1 s: a peer answers one probe per 500 ms
+  uint32_t max_per_scan = 1000;                 // probes per turn
   bool operator==(const Verify&) const = default;
 };
 
@@ -110,6 +115,11 @@ struct Config {
   bool dry_run = false;
   ReapMethod method = ReapMethod::kAuto;
   uint32_t max_per_scan = 100;
+  // Over any 60 s: the dead let through (reaped, or a dry run's would-reap),
+  // each connection counted once. Above the default schedule's own ceiling
+  // (100 per 10 s scan = 600 a minute): it binds only when a config speeds
+  // the scans up, or a mass of connections dies at once.
+  uint32_t max_per_minute = 1000;
   std::vector<Match> protect;  // never touched, whatever a policy says
 
   std::string metrics_listen = "127.0.0.1:10126";

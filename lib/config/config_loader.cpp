@@ -14,6 +14,7 @@
 #include <span>
 #include <sstream>
 
+#include "config/alias_expansion.h"
 #include "config/config_summary.h"
 #include "config/duration.h"
 #include "config/edit_distance.h"
@@ -48,6 +49,10 @@ constexpr Duration kMaxVerifyInterval = std::chrono::hours(1);
 // A live peer answers the first probe that reaches it; each further probe
 // only rides out one more lost packet, and adds an interval to the wait.
 constexpr uint32_t kMaxVerifyProbes = 10;
+// A turn's probes are all in flight at once, each a spoofed SYN, a probe and
+// a flow for the capture to watch: a hundred times the default (1000) is
+// more than any host verifies in one turn, and a bound for a typo.
+constexpr uint32_t kMaxVerifyProbesPerScan = 100'000;
 
 // A 1-based place in the file; line 0 for none.
 struct Pos {
@@ -124,7 +129,8 @@ struct KeySpec {
 
 constexpr KeySpec kTopKeys[] = {{"scan", {}}, {"reap", {}}, {"metrics", {}}, {"policies", {}}};
 constexpr KeySpec kScanKeys[] = {{"interval", {}}};
-constexpr KeySpec kReapKeys[] = {{"dry_run", {}}, {"method", {}}, {"max_per_scan", {}}, {"protect", {}}};
+constexpr KeySpec kReapKeys[] = {
+    {"dry_run", {}}, {"method", {}}, {"max_per_scan", {}}, {"max_per_minute", {}}, {"protect", {}}};
 constexpr KeySpec kMetricsKeys[] = {{"listen", {}}};
 constexpr KeySpec kPolicyKeys[] = {{"name", {}},         {"match", {}},          {"dead_when", {}}, {"confirm", {}},
                                    {"max_per_scan", {}}, {"per_peer_limit", {}}, {"verify", {}}};
@@ -141,7 +147,7 @@ constexpr KeySpec kMatchKeys[] = {
 };
 constexpr KeySpec kDeadWhenKeys[] = {{"silent_for", {}}, {"unacked_for", {}}, {"in_state_for", {}}};
 constexpr KeySpec kPerPeerKeys[] = {{"max", {}}, {"min_silent", {}}};
-constexpr KeySpec kVerifyKeys[] = {{"probes", {}}, {"interval", {}}};
+constexpr KeySpec kVerifyKeys[] = {{"probes", {}}, {"interval", {}}, {"max_per_scan", {}}};
 
 // The known keys of one map, by canonical name, first occurrence only.
 class Fields {
@@ -220,6 +226,8 @@ class Loader {
       error(Pos{control->mark.line, control->mark.column}, std::string("control character ") + hex + " in the file; a config is text");
     } else if (auto deep = nesting_too_deep(yaml)) {
       error(Pos{deep->line, deep->column}, "nested deeper than " + std::to_string(kMaxConfigNesting) + " levels");
+    } else if (auto alias = alias_problem(yaml)) {
+      error(Pos{alias->mark.line, alias->mark.column}, alias->message);
     } else {
       // yaml-cpp throws: while parsing, and on any misuse of a node. Either
       // way its exception ends here, with what was found before it.
@@ -365,6 +373,9 @@ class Loader {
     }
     if (const Value* max = f->get("max_per_scan")) {
       if (auto n = count(*max)) config_.max_per_scan = *n;
+    }
+    if (const Value* max = f->get("max_per_minute")) {
+      if (auto n = count(*max)) config_.max_per_minute = *n;
     }
     if (const Value* protect = f->get("protect")) read_protect(*protect);
   }
@@ -729,6 +740,9 @@ class Loader {
                             "a peer answers at most one probe per 500ms, its net.ipv4.tcp_invalid_ratelimit"))
         out.interval = *d;
     }
+    if (const Value* m = f.get("max_per_scan")) {
+      if (auto n = count(*m, kMaxVerifyProbesPerScan)) out.max_per_scan = *n;
+    }
     if (errors_.size() != errors_before) return std::nullopt;
     return out;
   }
@@ -868,28 +882,5 @@ std::string ConfigDiagnostic::to_string() const {
 
 ConfigLoad load_config_text(std::string_view yaml, std::string_view file_name) { return Loader(file_name).load(yaml); }
 
-ConfigLoad load_config_file(const std::string& path) {
-  auto fail = [&](int errnum) {
-    ConfigLoad out;
-    out.errors.push_back(ConfigDiagnostic{path, 0, 0, Error(errnum, "cannot read the config").message()});
-    return out;
-  };
-  struct Closer {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rbe"));
-  if (!file) return fail(errno);
-  std::string text;
-  char buf[8192];
-  while (text.size() <= kMaxConfigBytes) {  // one byte past the limit is enough to refuse
-    const size_t n = std::fread(buf, 1, sizeof buf, file.get());
-    text.append(buf, n);
-    if (n < sizeof buf) {
-      if (std::ferror(file.get())) return fail(errno);
-      break;
-    }
-  }
-  return load_config_text(text, path);
-}
 
 }  // namespace tcpreap

@@ -98,6 +98,8 @@ std::string policy_text(const Policy& p, bool dry_run) {
     else
       out += "up to " + std::to_string(p.verify->probes) + " times, " + interval + " apart";
     out += ", and an answer keeps the connection alive";
+    const uint32_t most = p.verify->max_per_scan;
+    out += "; at most " + std::to_string(most) + " of its probes " + (most == 1 ? "goes" : "go") + " out per scan";
   }
   return out + ".";
 }
@@ -116,8 +118,8 @@ std::vector<std::string> state_filter_names(StateSet s) {
 
 std::string describe(const Config& c) {
   std::string out = "Every " + format_duration(c.scan_interval) + " tcpreap scans TCP sockets and ";
-  const std::string how =
-      "with method " + method_text(c.method) + ", at most " + std::to_string(c.max_per_scan) + " per scan";
+  const std::string how = "with method " + method_text(c.method) + ", at most " + std::to_string(c.max_per_scan) +
+                          " per scan and " + std::to_string(c.max_per_minute) + " per minute";
   if (c.dry_run)
     out += "reports the dead connections it would reap " + how + ", but reaps none (dry run).";
   else

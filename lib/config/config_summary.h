@@ -9,9 +9,10 @@
 namespace tcpreap {
 
 // One paragraph of plain sentences, no trailing newline: the scan interval,
-// dry run or the reap method and cap, what is protected, then each policy in
-// order (what it matches, when a connection counts as dead, confirm, its
-// cap, per-peer limit and verification).
+// dry run or the reap method and caps (per scan, per minute), what is
+// protected, then each policy in order (what it matches, when a connection
+// counts as dead, confirm, its cap, per-peer limit, and verification with
+// its cap on probes per scan).
 std::string describe(const Config& c);
 
 // The ss(8) filter names of a set of states: the group name when the set is

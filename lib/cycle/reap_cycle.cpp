@@ -84,7 +84,15 @@ Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
   ReapCycle cycle(std::move(options), std::move(*query), std::move(*scanner), DecisionEngine(std::move(config)),
                   std::move(reaper), std::move(prober));
   cycle.prober_unavailable_ = std::move(prober_unavailable);
+  if (cycle.prober_) cycle.prober_note_ = cycle.prober_->open_note();
   return cycle;
+}
+
+std::optional<std::string> ReapCycle::take_notice() {
+  std::optional<std::string> n = reaper_ ? reaper_->take_notice() : std::nullopt;
+  if (!prober_note_.empty()) n = n ? *n + "; " + prober_note_ : prober_note_;
+  prober_note_.clear();
+  return n;
 }
 
 bool ReapCycle::rst_available() const {
@@ -109,7 +117,10 @@ Status ReapCycle::reload(Config config) {
     if (!r) return r.error();
     reaper.emplace(std::move(*r));
   }
-  if (prober) prober_ = std::move(prober);
+  if (prober) {
+    prober_ = std::move(prober);
+    prober_note_ = prober_->open_note();
+  }
   if (!prober_) prober_unavailable_ = std::move(prober_unavailable);
   if (reaper) {
     reaper_ = std::move(reaper);

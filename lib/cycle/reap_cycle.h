@@ -1,8 +1,10 @@
 #pragma once
 // One turn of tcpreap's work, shared by `tcpreap reap` and the daemon:
-// scan, decide, probe the peers the policies want verified, reap the dead. The caller owns the timing: it runs a cycle every
-// scan.interval, and sooner when engine().next_verify_due() says a probe or
-// a verification verdict is due.
+// scan, decide, probe the peers the policies want verified, reap the dead.
+// The caller owns the timing: it runs a cycle every scan.interval, and
+// sooner when engine().next_verify_due() says a probe or a verification
+// verdict is due - but never sooner than cycle/turn_schedule.h's floor,
+// since that may be "now" turn after turn.
 
 #include <optional>
 #include <string>
@@ -41,14 +43,14 @@ struct CycleResult {
     size_t entry;
     ProbeOutcome outcome;
   };
-  std::vector<Probe> probes;  // the verifying sockets whose probe was due
+  std::vector<Probe> probes;  // the verifying sockets whose probe was due (not the deferred)
   struct Reap {
     size_t entry;
     ReapOutcome outcome;
   };
   std::vector<Reap> reaps;          // the dead acted on (none in a dry run)
   std::vector<size_t> would_reap;   // a dry run's dead, not held back
-  std::vector<size_t> held_back;    // dead, kept for a later scan by max_per_scan
+  std::vector<size_t> held_back;    // dead, kept for a later scan by a cap (max_per_scan, max_per_minute)
 };
 
 // Not thread-safe. Opened in, and acting on, the calling thread's network
@@ -81,8 +83,10 @@ class ReapCycle {
   // Whether RST injection could be used here (CAP_NET_RAW), whatever the
   // method and even in a dry run.
   bool rst_available() const;
-  // Said once: the reaper's switch to RST injection, when it happens.
-  std::optional<std::string> take_notice() { return reaper_ ? reaper_->take_notice() : std::nullopt; }
+  // Said once: what opening the reaper and the prober did worth saying
+  // (neighbour entries of another tcpreap removed), and the reaper's switch
+  // to RST injection, when it happens.
+  std::optional<std::string> take_notice();
 
  private:
   ReapCycle(CycleOptions options, ScanQuery query, SocketScanner scanner, DecisionEngine engine,
@@ -96,6 +100,7 @@ class ReapCycle {
   ReapMethod reaper_method_ = ReapMethod::kAuto;  // what reaper_ was opened for
   std::optional<LivenessProber> prober_;
   std::string prober_unavailable_;
+  std::string prober_note_;  // LivenessProber::open_note(), until taken
 };
 
 // Whether some policy of `config` verifies its peers.

@@ -41,7 +41,25 @@ void bump(uint8_t& n) {
   if (n < UINT8_MAX) ++n;
 }
 
+bool longest_silent_first(const DecisionEngine::Entry* a, const DecisionEngine::Entry* b) {
+  return a->decision.figures.last_recv_ms > b->decision.figures.last_recv_ms;
+}
+
+// reap.max_per_minute counts over this much scan time.
+constexpr auto kRateWindow = std::chrono::minutes(1);
+
+// Failed attempts in a row double the wait up to this many intervals: a
+// socket that cannot be probed is asked again every few intervals, not
+// every turn, and still within minutes at the longest interval's worst.
+constexpr uint32_t kMaxBackoffFactor = 8;
+
 }  // namespace
+
+Duration DecisionEngine::retry_delay(Duration interval, uint8_t failures) {
+  uint32_t factor = 1;
+  for (uint8_t i = 1; i < failures && factor < kMaxBackoffFactor; ++i) factor *= 2;
+  return interval * factor;
+}
 
 DecisionEngine::DecisionEngine(Config config) : config_(std::move(config)) {}
 
@@ -65,6 +83,7 @@ void DecisionEngine::begin_scan(Clock::time_point now) {
   now_ = now;
   ++scan_;
   entries_.clear();
+  seen_.clear();
 }
 
 int DecisionEngine::policy_for(const TcpSocket& s) const {
@@ -78,6 +97,7 @@ bool DecisionEngine::is_protected(const TcpSocket& s) const {
 }
 
 std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
+  if (!seen_.insert(s.cookie)) return std::nullopt;  // listed again: the first listing counts
   Decision d;
   d.policy = policy_for(s);
   if (d.policy < 0) return d;  // out of scope
@@ -142,26 +162,71 @@ void DecisionEngine::apply_per_peer_limits() {
   }
 }
 
-// The longest-silent dead go first; past reap.max_per_scan, or a policy's
-// own max_per_scan, the rest are held back for a later scan.
+uint64_t DecisionEngine::released_last_minute() {
+  while (!released_.empty() && now_ - released_.front().first >= kRateWindow) released_.pop_front();
+  uint64_t n = 0;
+  for (const auto& scan : released_) n += scan.second;
+  return n;
+}
+
+// The longest-silent dead go first; past reap.max_per_scan, a policy's own
+// max_per_scan, or what reap.max_per_minute leaves of the last minute, the
+// rest are held back for a later scan.
 void DecisionEngine::apply_caps() {
-  std::vector<Entry*> dead;
+  ranked_.clear();
   for (Entry& e : entries_)
-    if (e.decision.verdict == Verdict::kDead) dead.push_back(&e);
-  std::stable_sort(dead.begin(), dead.end(), [](const Entry* a, const Entry* b) {
-    return a->decision.figures.last_recv_ms > b->decision.figures.last_recv_ms;
-  });
-  std::vector<uint32_t> per_policy(config_.policies.size(), 0);
+    if (e.decision.verdict == Verdict::kDead) ranked_.push_back(&e);
+  if (ranked_.empty()) return;
+  std::stable_sort(ranked_.begin(), ranked_.end(), longest_silent_first);
+  per_policy_.assign(config_.policies.size(), 0);
+  const uint64_t minute_used = released_last_minute();
+  uint32_t released = 0;  // newly, this scan
   uint32_t total = 0;
-  for (Entry* e : dead) {
+  for (Entry* e : ranked_) {
     const size_t p = static_cast<size_t>(e->decision.policy);
     const auto& cap = config_.policies[p].max_per_scan;
-    if (total >= config_.max_per_scan || (cap && per_policy[p] >= *cap)) {
+    if (total >= config_.max_per_scan || (cap && per_policy_[p] >= *cap)) {
       e->decision.held_back = true;
       continue;
     }
+    History& h = history_.at(e->socket.cookie);
+    if (!h.released) {
+      if (minute_used + released >= config_.max_per_minute) {
+        e->decision.held_back = true;
+        continue;
+      }
+      h.released = true;
+      ++released;
+    }
     ++total;
-    ++per_policy[p];
+    ++per_policy_[p];
+  }
+  if (released > 0) released_.emplace_back(now_, released);
+}
+
+// The longest-silent due probes go first; past a policy's
+// verify.max_per_scan the rest wait: still verifying, and due again on the
+// next scan (their last probe is unchanged, so next_verify_due() says so).
+void DecisionEngine::apply_probe_caps() {
+  ranked_.clear();
+  per_policy_.assign(config_.policies.size(), 0);
+  bool over = false;
+  for (Entry& e : entries_) {
+    if (!e.decision.probe.due) continue;
+    ranked_.push_back(&e);
+    const size_t p = static_cast<size_t>(e.decision.policy);
+    const auto& v = config_.policies[p].verify;
+    over = over || (v && ++per_policy_[p] > v->max_per_scan);
+  }
+  if (!over) return;
+  std::stable_sort(ranked_.begin(), ranked_.end(), longest_silent_first);
+  per_policy_.assign(config_.policies.size(), 0);
+  for (Entry* e : ranked_) {
+    const size_t p = static_cast<size_t>(e->decision.policy);
+    const auto& v = config_.policies[p].verify;
+    if (!v || per_policy_[p]++ < v->max_per_scan) continue;
+    e->decision.probe.due = false;
+    e->decision.probe.deferred = true;
   }
 }
 
@@ -171,7 +236,10 @@ void DecisionEngine::verify(const Verify& v, History& h, Decision& d) {
   // schedule, and a probe 50 ms early is still far beyond the peer's
   // 500 ms rate limit (interval >= 1 s).
   constexpr auto kSlack = std::chrono::milliseconds(50);
-  const bool interval_passed = !h.last_probe || now_ + kSlack - *h.last_probe >= v.interval;
+  const auto waited = h.last_probe ? now_ + kSlack - *h.last_probe : Clock::duration::max();
+  const bool interval_passed = waited >= v.interval;
+  // After failed attempts, the next waits longer (retry_delay()).
+  const bool retry_passed = waited >= retry_delay(v.interval, h.probe_failures);
   if (h.probes_sent > h.probes_resolved && interval_passed) {
     // A whole interval and nothing received: the outstanding probe went unanswered.
     probe_counters_.unanswered += h.probes_sent - h.probes_resolved;
@@ -186,7 +254,7 @@ void DecisionEngine::verify(const Verify& v, History& h, Decision& d) {
     // Failed attempts land here too, whatever their number: only probes
     // that went unanswered make a socket dead.
     d.verdict = Verdict::kVerifying;
-    p.due = interval_passed;
+    p.due = retry_passed;
   } else {
     d.verdict = interval_passed ? Verdict::kDead : Verdict::kVerifying;
   }
@@ -237,7 +305,15 @@ void DecisionEngine::record_probe(uint64_t cookie, const ProbeOutcome& outcome, 
       h.last_probe = at;
       break;
     case ProbeResult::kGone:
-      break;  // the next scan will not see it
+      // Usually the socket closed between the scan and the probe, and the
+      // next scan drops it. Should that scan still see it (the RST came
+      // from elsewhere: the socket is bound to another device, a middlebox
+      // answered), no probe could be sent: a failed attempt, backed off
+      // like the others, and counted once a scan confirms it.
+      bump(h.probe_failures);
+      h.last_probe = at;
+      h.gone_unconfirmed = true;
+      break;
   }
 }
 
@@ -245,7 +321,8 @@ std::optional<DecisionEngine::Clock::time_point> DecisionEngine::next_verify_due
   std::optional<Clock::time_point> next;
   for (const auto& [cookie, h] : history_) {
     if (!h.verifying) continue;
-    const Clock::time_point due = h.last_probe ? *h.last_probe + h.verify_interval : now_;
+    const Clock::time_point due =
+        h.last_probe ? *h.last_probe + retry_delay(h.verify_interval, h.probe_failures) : now_;
     if (!next || due < *next) next = due;
   }
   return next;
@@ -257,6 +334,10 @@ const std::vector<DecisionEngine::Entry>& DecisionEngine::finish_scan() {
     const std::string& name = config_.policies[static_cast<size_t>(e.decision.policy)].name;
     auto [it, fresh] = history_.try_emplace(e.socket.cookie);
     History& h = it->second;
+    if (h.gone_unconfirmed) {
+      ++probe_counters_.failed;  // a probe found it gone, and here it is
+      h.gone_unconfirmed = false;
+    }
     if (fresh || h.policy != name) {
       h = History{};
       h.state = e.socket.state;
@@ -274,19 +355,22 @@ const std::vector<DecisionEngine::Entry>& DecisionEngine::finish_scan() {
     h.dead_scans = d.reason == DeadReason::kNone ? 0 : h.dead_scans + 1;
     d.dead_scans = h.dead_scans;
     const auto& verify_policy = config_.policies[static_cast<size_t>(d.policy)].verify;
+    bool verified = false;
     if (d.reason == DeadReason::kNone) {
       d.verdict = Verdict::kAlive;
     } else if (d.dead_scans < d.confirm) {
       d.verdict = Verdict::kSuspect;
     } else if (verify_policy && verifiable(d.reason)) {
       verify(*verify_policy, h, d);
-      continue;
+      verified = true;
     } else {
       d.verdict = Verdict::kDead;
     }
-    stop_verifying(h, d.reason == DeadReason::kNone);
+    if (!verified) stop_verifying(h, d.reason == DeadReason::kNone);
+    if (d.verdict != Verdict::kDead) h.released = false;  // dead again later: counted anew
   }
   apply_caps();
+  apply_probe_caps();
   // Forget the sockets this scan did not see in scope: gone, or no longer matched.
   std::erase_if(history_, [&](const auto& kv) { return kv.second.last_scan != scan_; });
   return entries_;

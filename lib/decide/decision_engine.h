@@ -9,11 +9,14 @@
 // the sockets policies match. Not thread-safe.
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
+#include "decide/cookie_set.h"
 #include "decide/verdict.h"
 #include "verify/probe_outcome.h"
 
@@ -39,17 +42,33 @@ class DecisionEngine {
   // Out of scope and protected sockets are decided at once and not kept:
   // their decision is returned. A socket in scope is kept until
   // finish_scan() (per-peer limits need the whole scan): nullopt.
+  //
+  // A dump is not a snapshot: a socket that moves between the kernel's hash
+  // chains while they are walked can be listed twice. A socket whose cookie
+  // this scan has seen already is ignored (nullopt, nothing kept): the first
+  // listing counts, once, for every limit and for confirm. Allocates nothing
+  // per socket once a scan of as many sockets has been made.
   std::optional<Decision> observe(const TcpSocket& s);
 
   struct Entry {
     TcpSocket socket;
     Decision decision;
   };
-  // Applies per-peer limits, confirm, verification and the max_per_scan
-  // caps (which count the dead only, not the verifying), forgets the
-  // sockets this scan did not see, and returns the in-scope sockets of the
-  // scan with their decisions, in the order observed. Valid until the next
-  // begin_scan().
+  // Applies per-peer limits, confirm, verification and the caps, forgets
+  // the sockets this scan did not see, and returns the in-scope sockets of
+  // the scan with their decisions, in the order observed. Valid until the
+  // next begin_scan().
+  //
+  // The caps. Of the dead, the longest-silent go first; a dead socket is
+  // held_back (left for a later scan) past reap.max_per_scan, its policy's
+  // max_per_scan, or reap.max_per_minute: the dead let through over the
+  // last 60 s of scan time, each connection counted once while it stays
+  // dead - so a dry run, which finds its dead again every scan, holds back
+  // what a real run would (and a failed reap retried takes no more room).
+  // The verifying count towards none of these. Of the verifying whose probe
+  // is due, the longest-silent go first; past their policy's
+  // verify.max_per_scan the rest stay verifying with probe.deferred instead
+  // of probe.due, due again on the next scan.
   const std::vector<Entry>& finish_scan();
 
   size_t remembered() const { return history_.size(); }
@@ -68,22 +87,34 @@ class DecisionEngine {
   //
   // Probes that reached the wire count towards `verify.probes`, one the peer
   // answered with RST too (the kernel closes the socket on that RST anyway).
-  // An attempt that sent nothing (kNoAnswer, kNotEstablished, kFailed) is
-  // retried one interval later, forever: a socket that cannot be probed
-  // stays verifying and is never found dead by verification. A probe
+  // An attempt that sent nothing (kNoAnswer, kNotEstablished, kFailed, and
+  // kGone for a socket the next scan still sees) is retried, forever, and
+  // backs off: retry_delay() after it, one interval after the first failure
+  // in a row, doubling with each further one up to 8 intervals. A socket
+  // that cannot be probed stays verifying and is never found dead by
+  // verification. A probe that reached the wire ends the backoff. A probe
   // answered (kAnswered) is the socket looking alive: the count starts over,
   // the next probe due one interval later. A socket dead after verification
   // keeps its probe state in Decision::probe, for reports.
 
   // What probing the socket `cookie` (a verifying entry of the last scan)
   // gave, at `at`. Unknown cookies, and sockets the last scan did not find
-  // verifying, are ignored; kGone counts nothing (the next scan drops it).
+  // verifying, are ignored. kGone is a failed attempt, backed off like one,
+  // but counted in probe_counters().failed only once a scan sees the socket
+  // still there (usually the socket closed, and the next scan drops it).
   void record_probe(uint64_t cookie, const ProbeOutcome& outcome, Clock::time_point at);
+
+  // The wait before the next attempt after `failures` consecutive failed
+  // attempts (0: after a probe that reached the wire): `interval`, doubled
+  // per failure beyond the first, at most 8 x `interval`.
+  static Duration retry_delay(Duration interval, uint8_t failures);
 
   // When the next probe or verification verdict is due, over the sockets the
   // last scan found verifying: a loop should scan again no later than this.
-  // It may be the last scan's time (a probe is due and none was reported
-  // since). nullopt: no socket is verifying.
+  // It may be the last scan's time or earlier (a probe is due and none was
+  // reported since, or it was deferred by verify.max_per_scan): a loop must
+  // keep a floor of its own between scans (cycle/turn_schedule.h). nullopt:
+  // no socket is verifying.
   std::optional<Clock::time_point> next_verify_due() const;
 
   // Since the engine was made (reload keeps them).
@@ -112,14 +143,21 @@ class DecisionEngine {
     uint8_t probes_resolved = 0;  // of those, counted as answered, unanswered or reset
     uint8_t probe_failures = 0;   // consecutive; saturating
     bool verifying = false;       // the last scan's verdict was kVerifying
+    bool gone_unconfirmed = false;  // a probe found it gone; a scan seeing it makes that a failure
     std::optional<Clock::time_point> last_probe;  // or failed attempt; none: a probe is due at once
     Duration verify_interval{};                   // the policy's verify.interval
+    // Dead and let through the caps: counted against reap.max_per_minute
+    // already, for as long as it stays dead.
+    bool released = false;
   };
 
   int policy_for(const TcpSocket& s) const;
   bool is_protected(const TcpSocket& s) const;
   void apply_per_peer_limits();
   void apply_caps();
+  void apply_probe_caps();
+  // The dead let through the caps over the last minute, up to now_.
+  uint64_t released_last_minute();
   // The verdict of a socket its policy verifies, found dead by silence on
   // `confirm` scans: kVerifying or kDead, with d.probe filled in.
   void verify(const Verify& v, History& h, Decision& d);
@@ -131,6 +169,12 @@ class DecisionEngine {
   std::optional<uint32_t> confirm_override_;
   std::unordered_map<uint64_t, History> history_;
   std::vector<Entry> entries_;
+  CookieSet seen_;  // this scan's cookies
+  // Scan time and how many dead it let through, over the last minute.
+  std::deque<std::pair<Clock::time_point, uint32_t>> released_;
+  // Working space of the caps, kept between scans.
+  std::vector<Entry*> ranked_;
+  std::vector<uint32_t> per_policy_;
   Clock::time_point now_;
   uint64_t scan_ = 0;
   ProbeCounters probe_counters_;

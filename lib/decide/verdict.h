@@ -48,6 +48,7 @@ struct ProbeState {
   uint8_t failures = 0;        // consecutive attempts that could not send a probe
   bool due = false;            // a probe should go out now (verdict verifying)
   uint32_t since_last_ms = 0;  // since the last probe (or failed attempt); 0 when none
+  bool deferred = false;       // due, but verify.max_per_scan was reached: due again next turn
   bool operator==(const ProbeState&) const = default;
 };
 
@@ -59,7 +60,7 @@ struct Decision {
   Figures figures;
   uint32_t dead_scans = 0;  // consecutive scans it looked dead, this one included
   uint32_t confirm = 1;     // scans needed
-  bool held_back = false;   // dead, but a max_per_scan cap kept it for a later scan
+  bool held_back = false;   // dead, but a cap (max_per_scan, reap.max_per_minute) kept it for a later scan
   ProbeState probe;         // verifying, and dead after verification
   bool operator==(const Decision&) const = default;
 };

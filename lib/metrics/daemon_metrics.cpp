@@ -98,6 +98,33 @@ int why_bind_fails(const sockaddr_in& sin) {
   return 0;
 }
 
+// civetweb's options for the endpoint; the bounds they give are stated in
+// daemon_metrics.h (kMetricsWorkers and what follows).
+//
+// civetweb (1.15, Debian 12) hands each accepted connection to one worker
+// thread, which keeps it until a whole request has arrived: a client that
+// connects and sends nothing holds a worker for request_timeout_ms
+// (read_message() measures from the accept, so trickling bytes does not
+// extend it beyond one more poll wait). prometheus-cpp asks for 2 workers
+// and civetweb's default timeout is 30 s: two idle connections blocked
+// every scrape for 30 s, fifty for minutes.
+std::vector<std::string> civetweb_options(const std::string& listening_port) {
+  return {
+      "listening_ports", listening_port,
+      "num_threads", std::to_string(kMetricsWorkers),
+      "request_timeout_ms", std::to_string(kMetricsRequestTimeoutMs),
+      // Accepted connections waiting for a free worker; past these the
+      // kernel's backlog holds them (no descriptor), past that SYNs wait.
+      "connection_queue", std::to_string(kMetricsConnectionQueue),
+      "listen_backlog", std::to_string(kMetricsListenBacklog),
+      // One request per connection: a scraper's keep-alive connection
+      // would hold a worker between scrapes.
+      "enable_keep_alive", "no",
+      // linger_timeout_ms stays unset: with SO_LINGER a close() waits on a
+      // client that reads nothing; without it the kernel finishes the close.
+  };
+}
+
 }  // namespace
 
 struct DaemonMetrics::Impl {
@@ -203,6 +230,10 @@ struct DaemonMetrics::Impl {
       .Help("Liveness probes that could not be sent or captured.")
       .Register(*registry)
       .Add({});
+  Family<Counter>& probes_deferred = prometheus::BuildCounter()
+      .Name("tcpreap_probes_deferred_total")
+      .Help("Liveness probes due but left for the next scan by the policy's verify.max_per_scan, by policy.")
+      .Register(*registry);
 
   Gauge& config_ok = prometheus::BuildGauge()
       .Name("tcpreap_config_last_reload_successful")
@@ -264,7 +295,7 @@ Status DaemonMetrics::listen(const std::string& address) {
   std::lock_guard lock(impl_->mu);
   if (impl_->exposer) return Error(0, "metrics are already served; not listening again on " + address);
   try {
-    auto exposer = std::make_unique<prometheus::Exposer>(parsed->civetweb);
+    auto exposer = std::make_unique<prometheus::Exposer>(civetweb_options(parsed->civetweb));
     exposer->RegisterCollectable(impl_->registry);
     impl_->exposer = std::move(exposer);
   } catch (const std::exception& e) {
@@ -308,6 +339,12 @@ void DaemonMetrics::declare_policy(const std::string& policy, const std::vector<
     impl_->would_reap.Add({{"policy", policy}, {"reason", reason}});
   }
   impl_->held_back.Add({{"policy", policy}});
+}
+
+void DaemonMetrics::declare_probes(const std::string& policy) { impl_->probes_deferred.Add({{"policy", policy}}); }
+
+void DaemonMetrics::probes_deferred(const std::string& policy, uint64_t n) {
+  impl_->probes_deferred.Add({{"policy", policy}}).Increment(static_cast<double>(n));
 }
 
 void DaemonMetrics::would_reap(const std::string& policy, const std::string& reason) {

@@ -15,6 +15,30 @@
 // Destroying a DaemonMetrics that listens takes up to 2 s: civetweb's
 // listener notices the stop only at the end of its 2 s poll.
 //
+// What clients can do to a scrape (civetweb gives each connection one
+// worker until a whole request has come; one request per connection, no
+// keep-alive):
+//  - fewer than kMetricsWorkers (64) clients that connect and send nothing,
+//    or half a request, never delay a scrape: a worker is free for it;
+//  - kMetricsWorkers or more such clients at once delay it until a worker
+//    times one out: each is cut kMetricsRequestTimeoutMs (5 s) after its
+//    accept, at most twice that for one trickling a byte at a time. N
+//    clients arriving together ahead of a scrape delay it by about
+//    ceil((N - 63) / 64) * 5 s; a client that reconnects as fast as it is
+//    cut can keep the endpoint busy - give it no untrusted network;
+//  - the server holds at most kMetricsWorkers connections in workers,
+//    kMetricsConnectionQueue (32) accepted ones waiting for a worker (one
+//    descriptor each: at most 96 in all), and the kernel's backlog
+//    kMetricsListenBacklog (64) more, not yet accepted.
+// Each worker thread costs about 16 KiB resident while idle (its stack's
+// touched pages and request buffer; measured 2 -> 64 workers: +1 MiB RSS)
+// and 8 MiB of virtual stack, which costs no memory until touched.
+//
+// Out of descriptors (RLIMIT_NOFILE), civetweb's accept() fails and its
+// listener polls again at once: one CPU spins while a connection waits to
+// be accepted, until a descriptor is free (tcpreapd frees some: see
+// core/descriptor_reserve.h).
+//
 // A moved-from DaemonMetrics may only be destroyed or assigned to.
 
 #include <cstdint>
@@ -26,6 +50,12 @@
 #include "core/error.h"
 
 namespace tcpreap {
+
+// The endpoint's bounds, as described above.
+inline constexpr int kMetricsWorkers = 64;
+inline constexpr int kMetricsRequestTimeoutMs = 5000;
+inline constexpr int kMetricsConnectionQueue = 32;
+inline constexpr int kMetricsListenBacklog = 64;
 
 class DaemonMetrics {
  public:
@@ -76,8 +106,16 @@ class DaemonMetrics {
   // One connection that could not be reaped by `method`; `error` is a short
   // outcome name ("no-answer", "not-permitted", "failed").
   void reap_failed(const std::string& method, const std::string& error);
-  // `n` dead connections of `policy` left alone this scan (a reap limit).
+  // `n` dead connections of `policy` left alone this scan (a reap limit:
+  // max_per_scan or reap.max_per_minute).
   void held_back(const std::string& policy, uint64_t n);
+
+  // Creates, at 0, the series of probes deferred for `policy`, which
+  // verifies (see declare_policy). Idempotent.
+  void declare_probes(const std::string& policy);
+  // `n` probes of `policy` due this scan and left for the next by its
+  // verify.max_per_scan: tcpreap_probes_deferred_total{policy}.
+  void probes_deferred(const std::string& policy, uint64_t n);
 
   // The per-policy counts after a scan. Pass every configured policy, with
   // 0 where it has none: a policy absent from a map has its series REMOVED

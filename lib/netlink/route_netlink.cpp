@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 namespace tcpreap {
 
@@ -68,7 +69,12 @@ int route_msg(const nlmsghdr* nlh, void* data) {
 int neighbour_attr(const nlattr* a, void* data) {
   if (mnl_attr_get_type(a) == NDA_LLADDR) {
     const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
-    static_cast<NeighbourInfo*>(data)->lladdr.assign(p, p + mnl_attr_get_payload_len(a));
+    // No exception may cross libmnl's C frames.
+    try {
+      static_cast<NeighbourInfo*>(data)->lladdr.assign(p, p + mnl_attr_get_payload_len(a));
+    } catch (const std::bad_alloc&) {
+      return errno = ENOMEM, MNL_CB_ERROR;
+    }
   }
   return MNL_CB_OK;
 }
@@ -87,7 +93,11 @@ int link_attr(const nlattr* a, void* data) {
   switch (mnl_attr_get_type(a)) {
     case IFLA_IFNAME:
       if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return MNL_CB_ERROR;
-      l->name = mnl_attr_get_str(a);
+      try {  // no exception may cross libmnl's C frames
+        l->name = mnl_attr_get_str(a);
+      } catch (const std::bad_alloc&) {
+        return errno = ENOMEM, MNL_CB_ERROR;
+      }
       break;
     case IFLA_ADDRESS:
       l->addr_len = mnl_attr_get_payload_len(a);
@@ -151,20 +161,25 @@ Result<LinkInfo> RouteNetlink::link(uint32_t ifindex) {
   return l;
 }
 
-// Creates `addr` -> `lladdr` as NUD_PERMANENT. NLM_F_CREATE without
-// NLM_F_REPLACE: an existing valid entry keeps its link-layer address
+// Creates `addr` -> `lladdr` in `state`. NLM_F_CREATE without NLM_F_REPLACE:
+// an existing valid entry keeps its link-layer address and state
 // (__neigh_update() without NEIGH_UPDATE_F_OVERRIDE), an unresolved one
-// takes ours and sends what it had queued.
-Status RouteNetlink::add_permanent(uint32_t ifindex, const IpAddress& addr, const std::vector<uint8_t>& lladdr) {
+// takes ours and sends what it had queued. neigh_add() sets NDA_PROTOCOL
+// whatever __neigh_update() did: a valid entry kept as it was still takes
+// our protocol (seen on Linux 6.18), so the protocol alone never says an
+// entry's address is ours.
+Status RouteNetlink::add_neighbour(uint32_t ifindex, const IpAddress& addr, const std::vector<uint8_t>& lladdr,
+                                   uint16_t state, uint8_t protocol) {
   nlmsghdr* nlh = start(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK);
   auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
   ndm->ndm_family = static_cast<uint8_t>(to_af(addr.family));
   ndm->ndm_ifindex = static_cast<int>(ifindex);
-  ndm->ndm_state = NUD_PERMANENT;
+  ndm->ndm_state = state;
   mnl_attr_put(nlh, NDA_DST, addr.size(), addr.bytes.data());
   mnl_attr_put(nlh, NDA_LLADDR, lladdr.size(), lladdr.data());
+  if (protocol != 0) mnl_attr_put_u8(nlh, NDA_PROTOCOL, protocol);
   if (auto s = transact(nlh, nullptr, nullptr); !s) {
-    Error e = s.error().wrap("adding a permanent neighbour entry for " + addr.to_string());
+    Error e = s.error().wrap("adding a " + nud_state_name(state) + " neighbour entry for " + addr.to_string());
     if (e.errnum() == EPERM) return Error(EPERM, e.context() + " (needs CAP_NET_ADMIN)");
     return e;
   }
@@ -183,6 +198,29 @@ Status RouteNetlink::remove(uint32_t ifindex, const IpAddress& addr) {
   return Ok{};
 }
 
+Result<std::vector<NeighbourEntry>> RouteNetlink::neighbours(Family family) {
+  const std::string what = std::string("dumping the ") + (family == Family::kIPv4 ? "IPv4" : "IPv6") +
+                           " neighbour table";
+  for (int attempt = 1;; ++attempt) {
+    nlmsghdr* nlh = start(RTM_GETNEIGH, NLM_F_DUMP);
+    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = static_cast<uint8_t>(to_af(family));
+    if (auto s = socket_.send({request_.data(), nlh->nlmsg_len}); !s) return s.error().wrap(what);
+    NeighbourDumpReader reader(nlh->nlmsg_seq, socket_.portid());
+    for (bool done = false; !done;) {
+      auto datagram = receive_reply(nlh->nlmsg_seq);
+      if (!datagram) return datagram.error().wrap(what);
+      auto fed = reader.feed(*datagram);
+      // The socket may still hold the rest of this dump: the next request
+      // reads past it (receive_reply).
+      if (!fed) return fed.error().wrap(what);
+      done = *fed;
+    }
+    if (!reader.interrupted()) return reader.entries();
+    if (attempt == kDumpAttempts)
+      return Error(EINTR, what + ": the table changed during each of " + std::to_string(attempt) + " dumps");
+  }
+}
 
 nlmsghdr* RouteNetlink::start(uint16_t type, uint16_t flags) {
   request_.fill(0);
@@ -197,12 +235,30 @@ nlmsghdr* RouteNetlink::start(uint16_t type, uint16_t flags) {
 // comes back as an Error with its errno.
 Status RouteNetlink::transact(nlmsghdr* nlh, mnl_cb_t cb, void* data) {
   if (auto s = socket_.send({request_.data(), nlh->nlmsg_len}); !s) return s;
-  auto n = socket_.receive(buffer_);
-  if (!n) return n.error();
+  auto reply = receive_reply(nlh->nlmsg_seq);
+  if (!reply) return reply.error();
   // Not a dump: the reply (a message, or the ACK) is one datagram.
-  if (mnl_cb_run(buffer_.data(), *n, nlh->nlmsg_seq, socket_.portid(), cb, data) == MNL_CB_ERROR)
+  if (mnl_cb_run(reply->data(), reply->size(), nlh->nlmsg_seq, socket_.portid(), cb, data) == MNL_CB_ERROR)
     return Error(errno, "route netlink reply");
   return Ok{};
+}
+
+Result<std::span<const uint8_t>> RouteNetlink::receive_reply(uint32_t seq) {
+  // Bounds a kernel that would never end an abandoned dump; a dump of
+  // 100 000 neighbours is a few hundred datagrams.
+  constexpr int kMaxLeftOver = 100'000;
+  for (int dropped = 0;; ++dropped) {
+    auto n = socket_.receive(buffer_);
+    if (!n) return n.error();
+    nlmsghdr first;
+    // Requests are answered in order, so a datagram of another request is
+    // one of an earlier request's: never ours to read.
+    if (*n >= sizeof first) {
+      std::memcpy(&first, buffer_.data(), sizeof first);
+      if (first.nlmsg_seq != seq && dropped < kMaxLeftOver) continue;
+    }
+    return std::span<const uint8_t>(buffer_.data(), *n);
+  }
 }
 
 }  // namespace tcpreap

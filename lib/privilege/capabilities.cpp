@@ -53,8 +53,8 @@ Result<CapabilitySets> read_capability_sets() {
   return s;
 }
 
-CapabilitySets capability_target(const CapabilitySets& now) {
-  const uint64_t keep = network_capabilities();
+CapabilitySets capability_target(const CapabilitySets& now, uint64_t keep) {
+  keep &= network_capabilities();
   CapabilitySets t;
   t.permitted = now.permitted & keep;
   t.effective = t.permitted;
@@ -80,14 +80,41 @@ std::string CapabilityDrop::summary() const {
   const int n = dropped();
   s += "; " + (n == 0 ? std::string("nothing else to drop") : std::to_string(n) + (n == 1 ? " other" : " others") + " dropped");
   const uint64_t left = after.bounding & ~network_capabilities();
+  if (user) s += "; switched to user " + user->name + " (uid " + std::to_string(user->uid) + ")";
   if (left != 0) s += " (the bounding set keeps " + std::to_string(std::popcount(left)) + ": no CAP_SETPCAP to drop them; no_new_privs is set)";
   return s;
 }
 
-Result<CapabilityDrop> drop_capabilities() {
+namespace {
+
+// Becomes `user` with the capabilities kept: libcap raises CAP_SETGID and
+// CAP_SETUID for the calls and keeps the permitted set across setuid
+// (PR_SET_KEEPCAPS); the effective set is empty afterwards, and the capset
+// that follows restores the two.
+Status become_user(const UserIdentity& user) {
+  if (user.uid == 0) return Error(0, "refusing to switch to user '" + user.name + "': uid 0 is root");
+  if (cap_setgroups(user.gid, 0, nullptr) != 0)
+    return Error(errno, "switching to group " + std::to_string(user.gid) + " of user '" + user.name +
+                            "' (needs CAP_SETGID)");
+  if (cap_setuid(user.uid) != 0)
+    return Error(errno, "switching to user '" + user.name + "' (uid " + std::to_string(user.uid) +
+                            "; needs CAP_SETUID)");
+  uid_t r = 0, e = 0, s = 0;
+  gid_t gr = 0, ge = 0, gs = 0;
+  if (::getresuid(&r, &e, &s) != 0 || ::getresgid(&gr, &ge, &gs) != 0) return Error(errno, "reading the ids back");
+  if (r != user.uid || e != user.uid || s != user.uid || gr != user.gid || ge != user.gid || gs != user.gid ||
+      ::getgroups(0, nullptr) != 0)
+    return Error(0, "switching to user '" + user.name + "' left other ids in place");
+  return Ok{};
+}
+
+}  // namespace
+
+Result<CapabilityDrop> drop_capabilities(uint64_t keep, const std::optional<UserIdentity>& become) {
   auto before = read_capability_sets();
   if (!before) return before.error();
-  const CapabilitySets target = capability_target(*before);
+  const CapabilitySets target = capability_target(*before, keep);
+  const bool switching = become && runs_as_root();
 
   // The bounding set first: dropping from it needs CAP_SETPCAP effective,
   // which the capset below gives up.
@@ -107,6 +134,10 @@ Result<CapabilityDrop> drop_capabilities() {
     if ((before->ambient & bit(c)) && !(target.ambient & bit(c)) &&
         cap_set_ambient(static_cast<cap_value_t>(c), CAP_CLEAR) != 0)
       return Error(errno, "clearing the ambient " + capability_name(c));
+
+  if (switching) {
+    if (auto st = become_user(*become); !st) return st.error();
+  }
 
   auto now = read_capability_sets();
   if (!now) return now.error();
@@ -130,7 +161,9 @@ Result<CapabilityDrop> drop_capabilities() {
 
   auto after = read_capability_sets();
   if (!after) return after.error();
-  return CapabilityDrop{*before, *after};
+  CapabilityDrop drop{*before, *after, std::nullopt};
+  if (switching) drop.user = become;
+  return drop;
 }
 
 }  // namespace tcpreap

@@ -11,20 +11,25 @@ Result<Reaper> Reaper::open(ReapMethod method) {
     auto d = SocketDestroyer::open();
     if (!d) return d.error().wrap("opening the SOCK_DESTROY socket");
     auto shared = std::make_shared<SocketDestroyer>(std::move(*d));
-    destroy = [shared](std::span<const TcpSocket> s) { return shared->destroy(s); };
+    // Never an Error: transport trouble ends in per-socket outcomes, so the
+    // EOPNOTSUPP answers `auto` acts on survive a batch that went wrong.
+    destroy = [shared](std::span<const TcpSocket> s) -> Result<std::vector<ReapOutcome>> { return shared->destroy(s); };
   }
   Method rst;
-  std::string unavailable;
+  std::string unavailable, opened;
   if (method != ReapMethod::kDestroy) {
     auto injector = RstInjector::open();
     if (injector) {
+      opened = injector->open_note();
       auto shared = std::make_shared<RstInjector>(std::move(*injector));
       rst = [shared](std::span<const TcpSocket> s) -> Result<std::vector<ReapOutcome>> { return shared->reset(s); };
     } else {
       unavailable = injector.error().message();
     }
   }
-  return Reaper(method, std::move(destroy), std::move(rst), std::move(unavailable));
+  Reaper reaper(method, std::move(destroy), std::move(rst), std::move(unavailable));
+  if (!opened.empty()) reaper.notice_ = std::move(opened);
+  return reaper;
 }
 
 Reaper::Reaper(ReapMethod method, Method destroy, Method rst, std::string rst_unavailable)
@@ -68,9 +73,10 @@ std::vector<ReapOutcome> Reaper::reap(std::span<const TcpSocket> sockets) {
     if (out[i].result == ReapResult::kUnsupported) unsupported.push_back(i);
   if (unsupported.empty()) return out;
   switched_ = true;
-  notice_ = rst_ ? "this kernel cannot SOCK_DESTROY (EOPNOTSUPP): using RST injection from now on"
-                 : "this kernel cannot SOCK_DESTROY (EOPNOTSUPP), and RST injection is unavailable: " +
-                       rst_unavailable_;
+  const std::string switched =
+      rst_ ? "this kernel cannot SOCK_DESTROY (EOPNOTSUPP): using RST injection from now on"
+           : "this kernel cannot SOCK_DESTROY (EOPNOTSUPP), and RST injection is unavailable: " + rst_unavailable_;
+  notice_ = notice_ ? *notice_ + "; " + switched : switched;
   std::vector<TcpSocket> retry;
   for (size_t i : unsupported) retry.push_back(sockets[i]);
   std::vector<ReapOutcome> second = via(rst_, ReapVia::kRst, retry);

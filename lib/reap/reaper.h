@@ -1,8 +1,9 @@
 #pragma once
 // Makes dead sockets go away by the configured method: SOCK_DESTROY, RST
 // injection, or `auto` - SOCK_DESTROY, and RST injection for good once the
-// kernel says it cannot destroy (EOPNOTSUPP). Every socket gets an outcome.
-// Not thread-safe.
+// kernel says it cannot destroy (EOPNOTSUPP): the sockets it answered so go
+// to RST injection at once, even when another batch had transport trouble.
+// Every socket gets an outcome. Not thread-safe.
 
 #include <functional>
 #include <optional>
@@ -36,7 +37,9 @@ class Reaper {
 
   // `auto` met EOPNOTSUPP and uses RST injection from now on.
   bool switched_to_rst() const { return switched_; }
-  // Said once: the switch, when it happens (nullopt otherwise, and after).
+  // Said once: what opening the RST injector did worth saying
+  // (RstInjector::open_note()), and the switch, when it happens (nullopt
+  // otherwise, and after).
   std::optional<std::string> take_notice();
   // Why RST injection cannot be used, when it cannot (empty when it can).
   const std::string& rst_unavailable() const { return rst_unavailable_; }

@@ -7,10 +7,8 @@
 #include <string>
 #include <map>
 #include <thread>
-#include <unordered_set>
 
-#include "diag/scan_query.h"
-#include "diag/socket_scanner.h"
+#include "diag/socket_presence.h"
 #include "net/tcp_state.h"
 #include "netlink/netlink_socket.h"
 #include "netlink/route_netlink.h"
@@ -26,7 +24,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// After an RST at rcv_nxt, when to dump and look for the socket. On `lo`
+// After an RST at rcv_nxt, when to look the socket up again. On `lo`
 // the RST is usually processed before sendto() returns (netif_rx() runs the
 // softirq when bottom halves are re-enabled), or when the owning thread
 // releases the socket lock (the backlog): the first look nearly always
@@ -36,86 +34,72 @@ constexpr std::array<milliseconds, 4> kVerifyDelays{milliseconds(2), millisecond
 // RSTs per socket (each after a fresh challenge ACK) before giving up.
 constexpr int kMaxRsts = 3;
 
-// ---- The verification dump -------------------------------------------------
+// ---- Is it still the socket decided on? ------------------------------------
 
-class CookieSink final : public SocketSink {
- public:
-  explicit CookieSink(std::unordered_set<uint64_t>& cookies) : cookies_(cookies) {}
-  void on_socket(const TcpSocket& s) override { cookies_.insert(s.cookie); }
-  void on_restart() override { cookies_.clear(); }
+// A SYN or an RST carries no cookie: it reaches whatever socket holds the
+// 4-tuple when it arrives, and between the scan and the RST (seconds, when
+// verifying) the decided socket may have closed and a new connection taken
+// its 4-tuple. Both are sent only while a lookup finds the decided socket
+// (its cookie) holding the 4-tuple, still synchronized.
+bool still_ours(const TupleHolder& h) { return h.itself() && synchronized_state(h.state); }
 
- private:
-  std::unordered_set<uint64_t>& cookies_;
-};
+std::string gone_detail(const TupleHolder& h) {
+  if (h.itself()) return std::string("it has closed since it was dumped (now ") + state_label(h.state) + ")";
+  return h.describe();
+}
 
-Cidr host(const IpAddress& a) { return Cidr{a, static_cast<uint8_t>(a.size() * 8)}; }
-
-// A dump of every state that returns at least the sockets being worked on:
-// their exact 4-tuples when the bytecode fits a request, else their local
-// ports, else everything of their families. Cookies decide, not the filter.
-Result<ScanQuery> verification_query(const std::vector<const TcpSocket*>& sockets) {
-  SocketFilter f;
-  f.states = StateSet::all();
-  f.ipv4 = f.ipv6 = false;
-  for (const TcpSocket* s : sockets) (s->family == Family::kIPv4 ? f.ipv4 : f.ipv6) = true;
-  SocketFilter exact = f;
-  for (const TcpSocket* s : sockets)
-    exact.any_clause.push_back({{Condition::local_port({s->local_port, s->local_port})},
-                                {Condition::remote_port({s->remote_port, s->remote_port})},
-                                {Condition::local_prefix(host(s->local))},
-                                {Condition::remote_prefix(host(s->remote))}});
-  if (auto q = ScanQuery::compile(exact); q) return q;
-  SocketFilter ports = f;
-  AnyOf any;
-  for (const TcpSocket* s : sockets) any.push_back(Condition::local_port({s->local_port, s->local_port}));
-  ports.all_of.push_back(std::move(any));
-  if (auto q = ScanQuery::compile(ports); q) return q;
-  return ScanQuery::compile(f);
+// Whether the learner would send this socket a SYN (else it refuses it,
+// saying why, and nothing needs looking up).
+bool would_be_asked(const TcpSocket& s) {
+  return synchronized_state(s.state) && wire_flow(s) && s.local_port != 0 && s.remote_port != 0;
 }
 
 // What every reset() call uses, opened once in the injector's namespace.
 struct Resources {
   PacketCapture capture;
   RawSender sender;
-  SocketScanner scanner;
   std::optional<RouteNetlink> rtnl;  // absent: neighbours cannot be pinned,
   std::string rtnl_error;            // and this says why
   std::mt19937 rng;
 };
 
-// A socket whose RST is out, waiting for a dump to show it gone.
+// A socket whose RST is out, waiting for a lookup to show it gone.
 struct Pending {
   size_t index = 0;                          // into the caller's sockets
-  ReapResult if_gone = ReapResult::kDone;    // what the dump confirms when the socket is gone
+  ReapResult if_gone = ReapResult::kDone;    // what the lookup confirms when the socket is gone
   std::string why;                           // for kAlreadyGone
   uint32_t rst_seq = 0;
   Clock::time_point rst_at{};
 };
 
-// One reset() call, in rounds: learn rcv_nxt from challenge ACKs (the RST
-// goes out the moment a socket's answer arrives), then dump until every
-// socket of the round is gone or has waited out kVerifyDelays; a socket
-// still there (a live peer moved rcv_nxt) is asked again in the next round.
+// One reset() call, in rounds: look every socket up (those gone get no
+// SYN), learn rcv_nxt from challenge ACKs (the RST goes out the moment a
+// socket's answer arrives, if a lookup still finds it), then look up until
+// every socket of the round is gone or has waited out kVerifyDelays; a
+// socket still there (a live peer moved rcv_nxt) is asked again in the next
+// round.
 class ResetCall {
  public:
-  ResetCall(Resources& res, std::span<const TcpSocket> sockets, const RstOptions& options)
-      : res_(res), sockets_(sockets), options_(options) {}
+  ResetCall(Resources& res, SocketPresence& lookup, std::span<const TcpSocket> sockets, const RstOptions& options)
+      : res_(res), lookup_(lookup), sockets_(sockets), options_(options) {}
 
   std::vector<ReapOutcome> run();
 
  private:
+  // Takes out of round_ the sockets no longer holding their 4-tuples.
+  void screen();
   void on_answer(size_t i, const Challenge& c);
-  // Dumps until every pending socket is settled; returns those still there.
+  // Looks up until every pending socket is settled; returns those still there.
   std::vector<Pending> verify(std::vector<Pending> pending);
 
   Resources& res_;
+  SocketPresence& lookup_;
   std::span<const TcpSocket> sockets_;
   RstOptions options_;
   std::vector<ReapOutcome> out_;
   std::vector<size_t> round_;             // indices of this round's sockets
   std::vector<Pending> pending_;          // RSTs of this round
   std::vector<int> rsts_, syns_;          // per socket, over all rounds
-  std::optional<ScanQuery> verification_;
 };
 
 std::vector<ReapOutcome> ResetCall::run() {
@@ -132,6 +116,7 @@ std::vector<ReapOutcome> ResetCall::run() {
     else
       round_.push_back(i);
   }
+  screen();
 
   NeighbourPins pins(res_.rtnl ? &*res_.rtnl : nullptr, res_.rtnl_error);
   ChallengeAckLearner learner(res_.capture, res_.sender, res_.rng);
@@ -176,16 +161,6 @@ std::vector<ReapOutcome> ResetCall::run() {
       }
     }
     if (pending_.empty()) break;
-    std::vector<const TcpSocket*> targets;
-    for (const Pending& p : pending_) targets.push_back(&sockets_[p.index]);
-    auto query = verification_query(targets);
-    if (!query) {
-      for (const Pending& p : pending_)
-        out_[p.index] = {ReapResult::kFailed, ReapVia::kRst, query.error().errnum(),
-                         "RST sent, but preparing the verification dump failed: " + query.error().message()};
-      break;
-    }
-    verification_.emplace(std::move(*query));
     round_.clear();
     for (Pending& p : verify(std::move(pending_))) {
       if (p.if_gone == ReapResult::kAlreadyGone) {
@@ -204,8 +179,38 @@ std::vector<ReapOutcome> ResetCall::run() {
   return std::move(out_);
 }
 
-// The socket's answer: an ACK (ack = rcv_nxt) gets its RST now; an RST
-// means it is already gone - both are verified by a dump.
+// Before the first SYN: a socket whose 4-tuple is no longer its own is
+// gone, and a SYN would only poke the newcomer (a new connection answers it
+// with a challenge ACK, a listener with a SYN-ACK from a new embryo).
+void ResetCall::screen() {
+  std::vector<size_t> asked;
+  std::vector<const TcpSocket*> targets;
+  for (size_t i : round_) {
+    if (!would_be_asked(sockets_[i])) continue;
+    asked.push_back(i);
+    targets.push_back(&sockets_[i]);
+  }
+  if (asked.empty()) return;
+  auto holders = lookup_.look(targets);
+  std::vector<bool> drop(sockets_.size(), false);
+  for (size_t k = 0; k < asked.size(); ++k) {
+    const size_t i = asked[k];
+    if (!holders) {
+      out_[i] = {ReapResult::kFailed, ReapVia::kRst, holders.error().errnum(),
+                 "looking the socket up before the first SYN failed: " + holders.error().message() + "; nothing sent"};
+      drop[i] = true;
+    } else if (const TupleHolder& h = (*holders)[k]; !still_ours(h)) {
+      out_[i] = {ReapResult::kAlreadyGone, ReapVia::kRst, 0,
+                 "gone before the first SYN: " + gone_detail(h) + "; nothing sent"};
+      drop[i] = true;
+    }
+  }
+  std::erase_if(round_, [&](size_t i) { return drop[i]; });
+}
+
+// The socket's answer: an ACK (ack = rcv_nxt) gets its RST now, if the
+// socket holding the 4-tuple is still the one decided on; an RST means it
+// is already gone - both are verified by lookups.
 void ResetCall::on_answer(size_t i, const Challenge& c) {
   Pending p;
   p.index = i;
@@ -217,6 +222,22 @@ void ResetCall::on_answer(size_t i, const Challenge& c) {
     return;
   }
   if (c.answer != ChallengeAnswer::kAck) return;
+  // The challenge ACK names no socket either. Checked right before the
+  // RST, a lookup (tens of microseconds) leaves a newcomer only that long
+  // to take the 4-tuple; even then the RST is at the old socket's rcv_nxt,
+  // which lies in the newcomer's window only by a 2^-32 chance.
+  const TcpSocket* target = &sockets_[i];
+  auto holder = lookup_.look(std::span(&target, 1));
+  if (!holder) {
+    out_[i] = {ReapResult::kFailed, ReapVia::kRst, holder.error().errnum(),
+               "looking the socket up before the RST failed: " + holder.error().message() + "; no RST sent"};
+    return;
+  }
+  if (const TupleHolder& h = holder->front(); !still_ours(h)) {
+    out_[i] = {ReapResult::kAlreadyGone, ReapVia::kRst, 0,
+               "answered the SYN, then gone before the RST: " + gone_detail(h) + "; no RST sent"};
+    return;
+  }
   // Only an RST at exactly rcv_nxt resets (RFC 5961 3.2; rcv_nxt + 1 only
   // draws another challenge ACK).
   TcpSegment rst;
@@ -232,33 +253,43 @@ void ResetCall::on_answer(size_t i, const Challenge& c) {
   pending_.push_back(std::move(p));
 }
 
-// One dump per delay for every pending socket: a socket is gone when its
-// cookie is (a new connection on the same 4-tuple has another cookie).
+// One lookup per delay for every pending socket: a socket is gone when the
+// kernel no longer finds its cookie on its 4-tuple (a new connection there
+// has another cookie).
 std::vector<Pending> ResetCall::verify(std::vector<Pending> pending) {
   // From the last RST of the round: every socket gets at least the delays.
   Clock::time_point last = Clock::time_point::min();
   for (const Pending& p : pending) last = std::max(last, p.rst_at);
   for (size_t check = 0; check < kVerifyDelays.size() && !pending.empty(); ++check) {
     std::this_thread::sleep_until(last + kVerifyDelays[check]);
-    std::unordered_set<uint64_t> present;
-    CookieSink sink(present);
-    if (auto st = res_.scanner.scan(*verification_, sink); !st) {
+    std::vector<const TcpSocket*> targets;
+    for (const Pending& p : pending) targets.push_back(&sockets_[p.index]);
+    auto holders = lookup_.look(targets);
+    if (!holders) {
       for (const Pending& p : pending)
-        out_[p.index] = {ReapResult::kFailed, ReapVia::kRst, st.error().errnum(),
+        out_[p.index] = {ReapResult::kFailed, ReapVia::kRst, holders.error().errnum(),
                          (p.if_gone == ReapResult::kDone ? "RST sent, but verifying failed: " : "verifying failed: ") +
-                             st.error().message()};
+                             holders.error().message()};
       return {};
     }
-    std::erase_if(pending, [&](const Pending& p) {
-      if (present.contains(sockets_[p.index].cookie)) return false;
-      if (p.if_gone == ReapResult::kDone)
+    std::vector<Pending> still;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      Pending& p = pending[k];
+      const TupleHolder& h = (*holders)[k];
+      if (h.itself()) {
+        still.push_back(std::move(p));
+      } else if (p.if_gone == ReapResult::kDone) {
         out_[p.index] = {ReapResult::kDone, ReapVia::kRst, 0,
                          "reset by an RST at rcv_nxt " + std::to_string(p.rst_seq) + " after " +
-                             std::to_string(syns_[p.index]) + " SYN(s); gone from a fresh dump" + p.why};
-      else
+                             std::to_string(syns_[p.index]) +
+                             " SYN(s), sent once a lookup found it still holding its 4-tuple; "
+                             "a lookup no longer finds it" +
+                             (h.kind == TupleHolder::Kind::kOther ? " (" + h.describe() + ")" : "") + p.why};
+      } else {
         out_[p.index] = {ReapResult::kAlreadyGone, ReapVia::kRst, 0, p.why};
-      return true;
-    });
+      }
+    }
+    pending = std::move(still);
   }
   return pending;
 }
@@ -269,6 +300,7 @@ std::vector<Pending> ResetCall::verify(std::vector<Pending> pending) {
 
 struct RstInjector::Impl {
   Resources res;
+  DiagLookup lookup;  // who holds a 4-tuple, asked before every SYN and RST
 };
 
 Result<RstInjector> RstInjector::open() {
@@ -276,17 +308,23 @@ Result<RstInjector> RstInjector::open() {
   if (!capture) return capture.error().wrap("opening the RST injector");
   auto sender = RawSender::open();
   if (!sender) return sender.error().wrap("opening the RST injector");
-  auto scanner = SocketScanner::open();
-  if (!scanner) return scanner.error().wrap("opening the RST injector's SOCK_DIAG socket");
-  auto impl = std::make_unique<Impl>(
-      Impl{Resources{std::move(*capture), std::move(*sender), std::move(*scanner), std::nullopt, "",
-                     std::mt19937(std::random_device{}())}});
-  // Without it the injector still works, but cannot pin neighbours.
-  if (auto rt = NetlinkSocket::open(NETLINK_ROUTE); rt)
+  auto lookup = DiagLookup::open();
+  if (!lookup) return lookup.error().wrap("opening the RST injector's SOCK_DIAG socket");
+  auto impl = std::make_unique<Impl>(Impl{
+      Resources{std::move(*capture), std::move(*sender), std::nullopt, "", std::mt19937(std::random_device{}())},
+      std::move(*lookup)});
+  // Without it the injector still works, but cannot pin neighbours. With
+  // it, pins a dead tcpreap left go first (see sweep_left_pins()).
+  std::string note;
+  if (auto rt = NetlinkSocket::open(NETLINK_ROUTE); rt) {
     impl->res.rtnl.emplace(std::move(*rt));
-  else
+    note = sweep_left_pins(*impl->res.rtnl).note();
+  } else {
     impl->res.rtnl_error = rt.error().message();
-  return RstInjector(std::move(impl));
+  }
+  RstInjector injector(std::move(impl));
+  injector.open_note_ = std::move(note);
+  return injector;
 }
 
 RstInjector::RstInjector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -295,7 +333,7 @@ RstInjector& RstInjector::operator=(RstInjector&&) noexcept = default;
 RstInjector::~RstInjector() = default;
 
 std::vector<ReapOutcome> RstInjector::reset(std::span<const TcpSocket> sockets, const RstOptions& options) {
-  return ResetCall(impl_->res, sockets, options).run();
+  return ResetCall(impl_->res, impl_->lookup, sockets, options).run();
 }
 
 }  // namespace tcpreap

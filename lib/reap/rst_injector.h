@@ -3,20 +3,26 @@
 // (no CONFIG_INET_DIAG_DESTROY): the "killcx" technique, verified.
 //
 // For each socket, in the network namespace the injector was opened in:
-//  1. capture (AF_PACKET, classic BPF) what the socket sends to its peer;
-//  2. send it a spoofed SYN from the peer (raw socket): an ESTABLISHED-like
+//  1. look its 4-tuple up (DiagLookup): if the kernel no longer finds the
+//     socket decided on (its cookie) there - it closed, and maybe a new
+//     connection took the 4-tuple - nothing is sent;
+//  2. capture (AF_PACKET, classic BPF) what the socket sends to its peer;
+//  3. send it a spoofed SYN from the peer (raw socket): an ESTABLISHED-like
 //     socket answers with an RFC 5961 challenge ACK whose ack is rcv_nxt
 //     (any other segment it sends carries the same ack and serves as well);
-//  3. send a spoofed RST from the peer with seq = rcv_nxt exactly: the
+//  4. look it up again, and only if it still holds its 4-tuple send a
+//     spoofed RST from the peer with seq = rcv_nxt exactly: the
 //     application's next call fails with ECONNRESET;
-//  4. dump the namespace's sockets and report done only when the socket
-//     (its cookie) is gone.
+//  5. look it up until it is gone, and report done only then.
+// A SYN and an RST name no socket, only a 4-tuple: the lookups are what
+// keeps them off a newer connection on the same 4-tuple.
 // A SYN-ACK answer means a listener, not an established socket, has the
-// 4-tuple: its embryo is reset and the socket reported not-established. An
-// RST answer means no socket at all. An on-link peer whose neighbour entry
+// 4-tuple (the socket closed after the lookup): its embryo is reset and the
+// socket reported not-established. An RST answer means no socket at all. An on-link peer whose neighbour entry
 // failed swallows the challenge ACK before any device sees it: the injector
-// then pins a temporary permanent neighbour entry (removed before reset()
-// returns) and asks again.
+// then pins a temporary neighbour entry (NeighbourPins: removed before
+// reset() returns, and reverting by itself should the process die) and asks
+// again.
 //
 // The peer is not told anything: only the local end is reset (SOCK_DESTROY
 // resets both).
@@ -24,6 +30,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -45,9 +52,10 @@ struct RstOptions {
   std::chrono::milliseconds answer_timeout{250};
   // When the first SYN draws no answer and the peer (or its gateway) has an
   // unresolved neighbour entry (absent, INCOMPLETE or FAILED) on the
-  // interface of the route to it: add a temporary NUD_PERMANENT entry with a
-  // null link-layer address (needs CAP_NET_ADMIN), ask again, and delete the
-  // entry once no socket needs it. A valid entry is never replaced.
+  // interface of the route to it: add a temporary NUD_STALE entry with a
+  // null link-layer address (needs CAP_NET_ADMIN; see neighbour_pins.h), ask
+  // again, and delete the entry once no socket needs it. A valid entry is
+  // never replaced.
   bool pin_neighbour = true;
 };
 
@@ -55,9 +63,11 @@ struct RstOptions {
 class RstInjector {
  public:
   // Opens the capture (AF_PACKET: needs CAP_NET_RAW), the raw senders
-  // (CAP_NET_RAW), a SOCK_DIAG socket (to verify) and a route netlink socket
+  // (CAP_NET_RAW), SOCK_DIAG sockets (to look sockets up) and a route netlink socket
   // (for neighbour entries), all in the calling thread's network namespace:
-  // the injector only ever reaches that namespace's sockets.
+  // the injector only ever reaches that namespace's sockets. Deletes the
+  // neighbour entries another tcpreap process pinned there
+  // (sweep_left_pins()); open_note() says if it did, or failed to.
   // EPERM -> an Error whose message names CAP_NET_RAW.
   static Result<RstInjector> open();
 
@@ -68,9 +78,13 @@ class RstInjector {
   // Resets every socket of `sockets` (as dumped: ESTABLISHED, CLOSE-WAIT,
   // FIN-WAIT-1/2, CLOSING, LAST-ACK) and returns one outcome per socket, in
   // the same order, via ReapVia::kRst:
-  //   kDone            an RST at rcv_nxt was sent and a fresh dump no longer
-  //                    shows the socket's cookie;
-  //   kAlreadyGone     an RST answered the SYN and the dump agrees;
+  //   kDone            an RST at rcv_nxt was sent while a lookup found the
+  //                    socket (its cookie) holding its 4-tuple, and a lookup
+  //                    after no longer finds it;
+  //   kAlreadyGone     before the first SYN or before the RST, a lookup
+  //                    found another socket or none on its 4-tuple (or the
+  //                    socket itself closed): nothing more was sent; or an
+  //                    RST answered the SYN and a lookup agrees;
   //   kNotEstablished  a SYN-ACK answered (a listener made an embryo, which
   //                    was reset); the listener is untouched;
   //   kNoAnswer        nothing answered `attempts` SYNs;
@@ -82,10 +96,14 @@ class RstInjector {
   // listed twice is worked on once and reported twice.
   std::vector<ReapOutcome> reset(std::span<const TcpSocket> sockets, const RstOptions& options = {});
 
+  // What open() did worth saying (PinSweep::note()): "" when nothing.
+  const std::string& open_note() const { return open_note_; }
+
  private:
   struct Impl;
   explicit RstInjector(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::string open_note_;
 };
 
 }  // namespace tcpreap

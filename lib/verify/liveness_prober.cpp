@@ -87,12 +87,18 @@ Result<LivenessProber> LivenessProber::open() {
   if (!sender) return sender.error().wrap("opening the liveness prober");
   auto impl = std::make_unique<Impl>(
       Impl{std::move(*capture), std::move(*sender), std::nullopt, "", std::mt19937(std::random_device{}())});
-  // Without it probing still works, but cannot pin neighbours.
-  if (auto rt = NetlinkSocket::open(NETLINK_ROUTE); rt)
+  // Without it probing still works, but cannot pin neighbours. With it,
+  // pins a dead tcpreap left go first (see sweep_left_pins()).
+  std::string note;
+  if (auto rt = NetlinkSocket::open(NETLINK_ROUTE); rt) {
     impl->rtnl.emplace(std::move(*rt));
-  else
+    note = sweep_left_pins(*impl->rtnl).note();
+  } else {
     impl->rtnl_error = rt.error().message();
-  return LivenessProber(std::move(impl));
+  }
+  LivenessProber prober(std::move(impl));
+  prober.open_note_ = std::move(note);
+  return prober;
 }
 
 LivenessProber::LivenessProber(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

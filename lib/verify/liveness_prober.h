@@ -18,6 +18,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -40,7 +41,9 @@ class LivenessProber {
  public:
   // Opens the capture and raw senders (CAP_NET_RAW) and a route netlink
   // socket (to pin neighbours; CAP_NET_ADMIN) in the calling thread's
-  // network namespace. EPERM -> an Error whose message names CAP_NET_RAW.
+  // network namespace, and deletes the neighbour entries another tcpreap
+  // process pinned there (sweep_left_pins()); open_note() says if it did,
+  // or failed to. EPERM -> an Error whose message names CAP_NET_RAW.
   static Result<LivenessProber> open();
 
   LivenessProber(LivenessProber&&) noexcept;
@@ -52,10 +55,14 @@ class LivenessProber {
   // its SYNs at once, up to attempts * retry_after.
   std::vector<ProbeOutcome> probe(std::span<const TcpSocket> sockets, const ProbeOptions& options = {});
 
+  // What open() did worth saying (PinSweep::note()): "" when nothing.
+  const std::string& open_note() const { return open_note_; }
+
  private:
   struct Impl;
   explicit LivenessProber(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::string open_note_;
 };
 
 // The probe for a socket whose challenge ACK was `answer`: from the local

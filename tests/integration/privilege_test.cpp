@@ -1,7 +1,10 @@
 // tcpreapd with no more privilege than it needs, on the real kernel:
 //  - as an unprivileged user holding only CAP_NET_ADMIN and CAP_NET_RAW
 //    (what tcpreapd.service grants), it probes and reaps;
-//  - as root, it gives up every capability but those two at start;
+//  - started as root, it becomes nobody (--user) keeping those two, and
+//    still probes and reaps; --user root keeps root with the two;
+//  - started by a non-root user from a binary with file capabilities (the
+//    container image), it holds the two;
 //  - without CAP_NET_RAW it still reaps with SOCK_DESTROY, says the RST
 //    fallback and the probes are unavailable, and a verifying policy then
 //    reaps nothing on silence.
@@ -145,23 +148,120 @@ TEST_F(PrivilegeTest, AnUnprivilegedUserWithTheTwoCapabilitiesProbesAndReaps) {
   expect_clean_stop(*d);
 }
 
-TEST_F(PrivilegeTest, AsRootItKeepsOnlyTheTwoCapabilities) {
+TEST_F(PrivilegeTest, StartedAsRootItBecomesNobodyWithTheTwoAndStillProbesAndReaps) {
+  Conn live = connect(false), live6 = connect(true), dead4 = connect(false), dead6 = connect(true);
+  kill_peers({&dead4, &dead6});
   const uint16_t mport = free_metrics_port();
-  auto cfg = config(config_head(mport) + kOnePolicy);
-  auto d = start(cfg->path());
+  auto cfg = config(config_head(mport) +
+                    "policies:\n"
+                    "  - name: stale\n"
+                    "    match: { local_ports: [" + std::to_string(port_[0]) + "] }\n"
+                    "    dead_when: { silent_for: 2s }\n"
+                    "    verify: { probes: 1, interval: 1s }\n");
+  auto d = start(cfg->path());  // as root, no --user: the default, nobody
   wait_up(*d, mport);
   const Identity id = identity_of(d->pid());
-  EXPECT_EQ(id.uid, 0);
+  EXPECT_EQ(id.uid, kNobody);
   EXPECT_EQ(id.eff, kNetAdmin | kNetRaw);
   EXPECT_EQ(id.prm, kNetAdmin | kNetRaw);
   EXPECT_EQ(id.bnd, kNetAdmin | kNetRaw);
   EXPECT_EQ(id.inh, 0u);
   EXPECT_EQ(id.amb, 0u);
   EXPECT_EQ(id.no_new_privs, 1);
+
+  ASSERT_TRUE(eventually(*d, [&] { return !present(dead4) && !present(dead6); }))
+      << "the dead connections are still there:\n" << d->output();
+  EXPECT_EQ(next_recv(dead4.server.get()), ECONNABORTED);
+  EXPECT_EQ(next_recv(dead6.server.get()), ECONNABORTED);
+  // Both live peers were probed and answered.
+  ASSERT_TRUE(eventually(*d, [&] { return metric(mport, "tcpreap_probes_answered_total") >= 2; }))
+      << scrape(mport) << d->output();
+  EXPECT_TRUE(present(live) && present(live6)) << "a live idle connection was reaped\n" << d->output();
+  expect_untouched(live);
+  expect_untouched(live6);
   std::smatch m;
   const std::string out = d->output();
-  EXPECT_TRUE(std::regex_search(out, m, std::regex("CAP_NET_ADMIN and CAP_NET_RAW held; [0-9]+ others dropped")))
+  EXPECT_TRUE(std::regex_search(
+      out, m, std::regex("CAP_NET_ADMIN and CAP_NET_RAW held; [0-9]+ others dropped; switched to user nobody")))
       << out;
+  expect_clean_stop(*d);
+}
+
+TEST_F(PrivilegeTest, UserRootKeepsRootWithOnlyTheTwoCapabilities) {
+  const uint16_t mport = free_metrics_port();
+  auto cfg = config(config_head(mport) + kOnePolicy);
+  auto d = start(cfg->path(), {"--user", "root"});
+  wait_up(*d, mport);
+  const Identity id = identity_of(d->pid());
+  EXPECT_EQ(id.uid, 0);
+  EXPECT_EQ(id.eff, kNetAdmin | kNetRaw);
+  EXPECT_EQ(id.bnd, kNetAdmin | kNetRaw);
+  EXPECT_NE(d->output().find("is root: staying root"), std::string::npos) << d->output();
+  expect_clean_stop(*d);
+}
+
+TEST_F(PrivilegeTest, AnUnknownUserIsAClearFailureToStart) {
+  const uint16_t mport = free_metrics_port();
+  auto cfg = config(config_head(mport) + kOnePolicy);
+  auto d = start(cfg->path(), {"--user", "no-such-user-tcpreap"});
+  const auto status = d->wait_exit(kDeadline);
+  ASSERT_TRUE(status.has_value()) << d->output();
+  EXPECT_EQ(*status, 1) << d->output();
+  EXPECT_NE(d->output().find("no user 'no-such-user-tcpreap'"), std::string::npos) << d->output();
+}
+
+// The container image's way (packaging/Dockerfile): file capabilities on
+// the binary let a process that never was root hold the two, as long as
+// no_new_privs is off at exec and the bounding set has them. The fixture's
+// binary is a copy of its own carrying them.
+class FileCapabilitiesTest : public PrivilegeTest {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string path = binary_copy().path() + "-filecaps";
+    std::filesystem::copy_file(binary_copy().path(), path, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::permissions(path, std::filesystem::perms(0755));
+    setcap_status_ = std::system(("setcap cap_net_admin,cap_net_raw=ep " + path).c_str());
+  }
+  static void TearDownTestSuite() { std::filesystem::remove(binary_copy().path() + "-filecaps"); }
+  static inline int setcap_status_ = -1;
+};
+
+TEST_F(FileCapabilitiesTest, GiveANonRootStartTheTwo) {
+  ASSERT_EQ(setcap_status_, 0) << "setcap (libcap2-bin) failed";
+  Conn dead = connect(false);
+  kill_peers({&dead});
+  const uint16_t mport = free_metrics_port();
+  auto cfg = config(config_head(mport) +
+                    "policies:\n"
+                    "  - name: stale\n"
+                    "    match: { local_ports: [" + std::to_string(port_[0]) + "] }\n"
+                    "    dead_when: { silent_for: 2s }\n");
+  const std::string n = std::to_string(kNobody);
+  // No ambient or inheritable capabilities, no no_new_privs: only the
+  // file's, within the bounding set a container would have. The shell runs
+  // the copy with file capabilities in place of the fixture's binary (its
+  // first argument).
+  const std::string bin = binary_copy().path() + "-filecaps";
+  auto d = start(cfg->path(), {}, {},
+                 {"setpriv", "--reuid=" + n, "--regid=" + n, "--clear-groups", "--inh-caps=-all",
+                  "--bounding-set=-all,+net_admin,+net_raw", "sh", "-c", "shift; exec " + bin + " \"$@\"", "sh"});
+  const Identity id = [&] {
+    // wait_up insists on the fixture's binary; this one is its copy.
+    EXPECT_TRUE(eventually(*d, [&] {
+      try {
+        return !scrape(mport).empty();
+      } catch (const std::exception&) {
+        return false;
+      }
+    })) << d->output();
+    return identity_of(d->pid());
+  }();
+  EXPECT_EQ(id.uid, kNobody);
+  EXPECT_EQ(id.eff, kNetAdmin | kNetRaw);
+  EXPECT_EQ(id.no_new_privs, 1);  // set by the daemon itself, after exec
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(d->pid()) + "/exe").string(), bin);
+  ASSERT_TRUE(eventually(*d, [&] { return !present(dead); })) << d->output();
+  EXPECT_EQ(next_recv(dead.server.get()), ECONNABORTED);
   expect_clean_stop(*d);
 }
 

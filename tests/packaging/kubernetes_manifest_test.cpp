@@ -191,7 +191,14 @@ TEST_F(KubernetesManifest, EveryContainerHasNetAdminAndNetRawOnly) {
     EXPECT_EQ(scalar_set(at(sc, {"capabilities", "add"})), (std::multiset<std::string>{"NET_ADMIN", "NET_RAW"}))
         << name;
     EXPECT_FALSE(is_true(sc["privileged"])) << name;
-    EXPECT_EQ(scalar(sc["allowPrivilegeEscalation"]), "false") << name;
+    // Not root: the image's binary carries the two as file capabilities,
+    // which no_new_privs (allowPrivilegeEscalation: false) would void; the
+    // daemon sets no_new_privs itself once started.
+    EXPECT_EQ(scalar(sc["runAsNonRoot"]), "true") << name;
+    const auto uid = scalar(sc["runAsUser"]);
+    ASSERT_TRUE(uid) << name << ": runAsUser";
+    EXPECT_NE(*uid, "0") << name;
+    EXPECT_EQ(scalar(sc["allowPrivilegeEscalation"]), "true") << name;
     EXPECT_EQ(scalar(sc["readOnlyRootFilesystem"]), "true") << name;
     const auto seccomp = scalar(at(sc, {"seccompProfile", "type"}));
     EXPECT_TRUE(seccomp ? *seccomp == "RuntimeDefault" : pod_seccomp) << name << ": seccomp RuntimeDefault";

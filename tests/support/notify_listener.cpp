@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,6 +26,9 @@ NotifyListener::NotifyListener() {
   (void)::unlink(path_.c_str());  // left by a crashed run of a recycled PID
   if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
     throw_errno("binding " + path_, errno);
+  // Writable by anyone, as systemd's /run/systemd/notify is: a daemon
+  // started as root notifies after it has become nobody.
+  if (::chmod(path_.c_str(), 0777) != 0) throw_errno("chmod " + path_, errno);
 }
 
 NotifyListener::~NotifyListener() { (void)::unlink(path_.c_str()); }

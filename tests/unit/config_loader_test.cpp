@@ -284,7 +284,8 @@ const BadFile kBadFiles[] = {
      {"t.yaml:2:3: unknown key 'intervall' in scan (did you mean 'interval'?)"}},
     {"unknown_key_far",
      with_policy("reap:\n  kill_everything: true\n"),
-     {"t.yaml:2:3: unknown key 'kill_everything' in reap (known: dry_run, method, max_per_scan, protect)"}},
+     {"t.yaml:2:3: unknown key 'kill_everything' in reap (known: dry_run, method, max_per_scan, max_per_minute, "
+      "protect)"}},
     {"unknown_top_level_key",
      "polices: []\n",
      {"t.yaml:1:1: unknown key 'polices' at the top level (did you mean 'policies'?)",
@@ -301,7 +302,7 @@ const BadFile kBadFiles[] = {
      {"t.yaml:5:15: unknown key 'probe' in policies[0].verify (did you mean 'probes'?)"}},
     {"unknown_verify_key_far",
      policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify:\n      probes: 3\n      timeout: 5s\n"),
-     {"t.yaml:7:7: unknown key 'timeout' in policies[0].verify (known: probes, interval)"}},
+     {"t.yaml:7:7: unknown key 'timeout' in policies[0].verify (known: probes, interval, max_per_scan)"}},
     {"unknown_match_key",
      policy("    match: { local_prot: 1 }\n    dead_when: { silent_for: 1m }\n"),
      {"t.yaml:3:14: unknown key 'local_prot' in policies[0].match (did you mean 'local_port'?)"}},
@@ -711,9 +712,9 @@ TEST(ConfigLoader, RefusesDeepNestingBeforeYamlCppRecursesIntoIt) {
 }
 
 TEST(ConfigLoader, SurvivesSelfReferenceThroughAnchors) {
+  // A cycle is refused before anything is read (alias_expansion.h).
   EXPECT_EQ(errors_of("policies: &p [*p]\n"),
-            std::vector<std::string>{
-                "t.yaml:1:11: policies[0]: expected a policy (a map with name, match and dead_when), got a list"});
+            std::vector<std::string>{"t.yaml:1:15: an alias of the node it is part of: a cycle no reader can finish"});
   // An alias of a whole policy is the same policy twice.
   EXPECT_EQ(errors_of("policies:\n  - &p { name: x, match: {}, dead_when: { silent_for: 1m } }\n  - *p\n"),
             std::vector<std::string>{"t.yaml:2:5: duplicate policy name 'x' (first at line 2:5)"});
@@ -833,6 +834,46 @@ TEST(EditDistance, CountsEditsAndSuggestsOnlyNearKeys) {
   EXPECT_EQ(nearest_within_reach("max_per_scna", keys), std::optional<std::string_view>("max_per_scan"));
   EXPECT_EQ(nearest_within_reach("kill_everything", keys), std::nullopt);
   EXPECT_EQ(nearest_within_reach("", keys), std::nullopt);
+}
+
+
+// ---- the blast radius: verify.max_per_scan and reap.max_per_minute ----
+
+TEST(ConfigLoader, ProbesPerScanAndReapsPerMinuteHaveDefaults) {
+  const Config defaults = load_ok(policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: {}\n"));
+  EXPECT_EQ(defaults.max_per_minute, 1000u);
+  ASSERT_TRUE(defaults.policies[0].verify);
+  EXPECT_EQ(defaults.policies[0].verify->max_per_scan, 1000u);
+  const Config set = load_ok("reap:\n  max_per_minute: 30\n" +
+                             policy("    match: {}\n    dead_when: { silent_for: 1m }\n"
+                                    "    verify: { max_per_scan: \"50\" }\n"));
+  EXPECT_EQ(set.max_per_minute, 30u);
+  EXPECT_EQ(set.policies[0].verify, (std::optional<Verify>(Verify{3, 5s, 50})));
+  const Config most = load_ok(policy("    match: {}\n    dead_when: { silent_for: 1m }\n"
+                                     "    verify: { max_per_scan: 100000 }\n"));
+  EXPECT_EQ(most.policies[0].verify->max_per_scan, 100'000u);
+}
+
+TEST(ConfigLoader, ProbesPerScanAndReapsPerMinuteAreCheckedWhereWritten) {
+  auto verify_max = [](const char* value) {
+    return policy("    match: {}\n    dead_when: { silent_for: 1m }\n") + "    verify: { max_per_scan: " + value +
+           " }\n";
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {with_policy("reap:\n  max_per_minute: 0\n"), "t.yaml:2:19: reap.max_per_minute: must be at least 1, got 0"},
+      {with_policy("reap:\n  max_per_minute: many\n"),
+       "t.yaml:2:19: reap.max_per_minute: expected a whole number, got 'many'"},
+      {with_policy("reap:\n  max_per_minute: 4294967296\n"),
+       "t.yaml:2:19: reap.max_per_minute: '4294967296' is too large (at most 4294967295)"},
+      {with_policy("reap:\n  max_per_minutes: 5\n"),
+       "t.yaml:2:3: unknown key 'max_per_minutes' in reap (did you mean 'max_per_minute'?)"},
+      {verify_max("0"), "t.yaml:5:29: policies[0].verify.max_per_scan: must be from 1 to 100000, got 0"},
+      {verify_max("100001"), "t.yaml:5:29: policies[0].verify.max_per_scan: must be from 1 to 100000, got 100001"},
+      {verify_max("1m"), "t.yaml:5:29: policies[0].verify.max_per_scan: expected a whole number, got '1m'"},
+      {policy("    match: {}\n    dead_when: { silent_for: 1m }\n    verify: { max_per_scna: 5 }\n"),
+       "t.yaml:5:15: unknown key 'max_per_scna' in policies[0].verify (did you mean 'max_per_scan'?)"},
+  };
+  for (const auto& [yaml, error] : cases) EXPECT_EQ(errors_of(yaml), std::vector<std::string>{error}) << yaml;
 }
 
 }  // namespace

@@ -22,14 +22,14 @@ TEST(ConfigSummary, DescribesTheExample) {
   const Config& c = *example.config;
   EXPECT_EQ(describe(c),
             "Every 10s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
-            "injected RST where the kernel cannot destroy), at most 100 per scan. It never touches sockets with "
-            "local port 22. Policy 'zookeeper-clients' decides for established or close-wait sockets with local "
-            "port 2181 and remote address in 10.0.0.0/8 or fd00::/8: a connection is dead once it has been silent "
-            "for 2m, its data has gone unacknowledged for 30s or it has been in state close-wait for 5m, and is "
-            "reaped once it has looked dead on 2 consecutive scans, at most 20 per scan; when one peer holds more "
-            "than 50 of its connections, the longest silent among them (silent at least 1m) are dead too; a "
-            "connection dead by silence is verified first: its peer is probed up to 3 times, 5s apart, and an "
-            "answer keeps the connection alive.");
+            "injected RST where the kernel cannot destroy), at most 100 per scan and 1000 per minute. It never touches "
+            "sockets with local port 22. Policy 'zookeeper-clients' decides for established or close-wait sockets with "
+            "local port 2181 and remote address in 10.0.0.0/8 or fd00::/8: a connection is dead once it has been "
+            "silent for 2m, its data has gone unacknowledged for 30s or it has been in state close-wait for 5m, and is "
+            "reaped once it has looked dead on 2 consecutive scans, at most 20 per scan; when one peer holds more than "
+            "50 of its connections, the longest silent among them (silent at least 1m) are dead too; a connection dead "
+            "by silence is verified first: its peer is probed up to 3 times, 5s apart, and an answer keeps the "
+            "connection alive; at most 1000 of its probes go out per scan.");
 }
 
 TEST(ConfigSummary, DescribesADryRunWithSeveralPolicies) {
@@ -57,16 +57,16 @@ policies:
 )");
   EXPECT_EQ(describe(c),
             "Every 1s500ms tcpreap scans TCP sockets and reports the dead connections it would reap with method "
-            "destroy (SOCK_DESTROY only), at most 5 per scan, but reaps none (dry run). Nothing is protected. "
-            "Policies are tried in order; the first whose match fits a socket decides. Policy 'zk' decides for "
-            "synchronized sockets with local port 2181, 30000-32767 or 9000, port 80 at either end and local "
-            "address in 10.1.0.0/16: a connection is dead once its data has gone unacknowledged for 1m30s, and "
-            "would be reaped on the first scan it looks dead. Policy 'listeners' decides for close-wait or "
-            "listening sockets: a connection is dead once it has been in state listening for 1d or it has been in "
-            "state close-wait for 10m, and would be reaped on the first scan it looks dead. Policy 'anything' "
-            "decides for sockets with remote port 443: a connection is dead once it has been silent for 1h, and "
-            "would be reaped on the first scan it looks dead; when one peer holds more than 1 of its connections, "
-            "the longest silent among them (silent at least 500ms) are dead too.");
+            "destroy (SOCK_DESTROY only), at most 5 per scan and 1000 per minute, but reaps none (dry run). Nothing is "
+            "protected. Policies are tried in order; the first whose match fits a socket decides. Policy 'zk' decides "
+            "for synchronized sockets with local port 2181, 30000-32767 or 9000, port 80 at either end and local "
+            "address in 10.1.0.0/16: a connection is dead once its data has gone unacknowledged for 1m30s, and would "
+            "be reaped on the first scan it looks dead. Policy 'listeners' decides for close-wait or listening "
+            "sockets: a connection is dead once it has been in state listening for 1d or it has been in state "
+            "close-wait for 10m, and would be reaped on the first scan it looks dead. Policy 'anything' decides for "
+            "sockets with remote port 443: a connection is dead once it has been silent for 1h, and would be reaped on "
+            "the first scan it looks dead; when one peer holds more than 1 of its connections, the longest silent "
+            "among them (silent at least 500ms) are dead too.");
 }
 
 TEST(ConfigSummary, DescribesVerification) {
@@ -86,16 +86,17 @@ policies:
 )");
   EXPECT_EQ(describe(c),
             "Every 10s tcpreap scans TCP sockets and reports the dead connections it would reap with method auto "
-            "(SOCK_DESTROY, or an injected RST where the kernel cannot destroy), at most 100 per scan, but reaps "
-            "none (dry run). Nothing is protected. Policies are tried in order; the first whose match fits a socket "
-            "decides. Policy 'once' decides for established sockets with local port 1: a connection is dead once "
-            "its data has gone unacknowledged for 1m, and would be reaped on the first scan it looks dead; when one "
-            "peer holds more than 10 of its connections, the longest silent among them (silent at least 30s) are "
-            "dead too; a connection dead by silence is verified first: its peer is probed once, with 1m30s to "
-            "answer, and an answer keeps the connection alive. Policy 'many' decides for established sockets with "
-            "local port 2: a connection is dead once it has been silent for 20s, and would be reaped once it has "
-            "looked dead on 3 consecutive scans; a connection dead by silence is verified first: its peer is probed "
-            "up to 10 times, 1s apart, and an answer keeps the connection alive.");
+            "(SOCK_DESTROY, or an injected RST where the kernel cannot destroy), at most 100 per scan and 1000 per "
+            "minute, but reaps none (dry run). Nothing is protected. Policies are tried in order; the first whose "
+            "match fits a socket decides. Policy 'once' decides for established sockets with local port 1: a "
+            "connection is dead once its data has gone unacknowledged for 1m, and would be reaped on the first scan it "
+            "looks dead; when one peer holds more than 10 of its connections, the longest silent among them (silent at "
+            "least 30s) are dead too; a connection dead by silence is verified first: its peer is probed once, with "
+            "1m30s to answer, and an answer keeps the connection alive; at most 1000 of its probes go out per scan. "
+            "Policy 'many' decides for established sockets with local port 2: a connection is dead once it has been "
+            "silent for 20s, and would be reaped once it has looked dead on 3 consecutive scans; a connection dead by "
+            "silence is verified first: its peer is probed up to 10 times, 1s apart, and an answer keeps the "
+            "connection alive; at most 1000 of its probes go out per scan.");
 }
 
 TEST(ConfigSummary, ListsSeveralProtectRules) {
@@ -111,11 +112,11 @@ policies:
     dead_when: { silent_for: 1m }
 )");
   EXPECT_EQ(describe(c),
-            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method rst (an injected RST), at "
-            "most 100 per scan. It never touches these: time-wait or closed sockets; sockets with port 22 at either "
-            "end and remote address in ::1/128 or 127.0.0.0/8; connected sockets with local port 1. Policy 'a' "
-            "decides for every socket: a connection is dead once it has been silent for 1m, and is reaped on the "
-            "first scan it looks dead.");
+            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method rst (an injected RST), at most "
+            "100 per scan and 1000 per minute. It never touches these: time-wait or closed sockets; sockets with port "
+            "22 at either end and remote address in ::1/128 or 127.0.0.0/8; connected sockets with local port 1. "
+            "Policy 'a' decides for every socket: a connection is dead once it has been silent for 1m, and is reaped "
+            "on the first scan it looks dead.");
 }
 
 TEST(ConfigSummary, StateNamesAreTheOnesTheConfigTakes) {
@@ -132,6 +133,27 @@ TEST(ConfigSummary, StateNamesAreTheOnesTheConfigTakes) {
     ASSERT_EQ(names.size(), 1u) << s;
     EXPECT_EQ(*StateSet::parse_list(names[0]), one) << names[0];
   }
+}
+
+TEST(ConfigSummary, DescribesTheCapsOnProbesAndReapsPerMinute) {
+  const Config c = load(R"(scan:
+  interval: 1s
+reap:
+  max_per_scan: 20
+  max_per_minute: 60
+policies:
+  - name: v
+    match: { local_port: 1 }
+    dead_when: { silent_for: 1m }
+    verify: { probes: 2, interval: 2s, max_per_scan: 1 }
+)");
+  EXPECT_EQ(describe(c),
+            "Every 1s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
+            "injected RST where the kernel cannot destroy), at most 20 per scan and 60 per minute. Nothing is "
+            "protected. Policy 'v' decides for established sockets with local port 1: a connection is dead once it has "
+            "been silent for 1m, and is reaped on the first scan it looks dead; a connection dead by silence is "
+            "verified first: its peer is probed up to 2 times, 2s apart, and an answer keeps the connection alive; at "
+            "most 1 of its probes goes out per scan.");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "decide/dead_rules.h"
+#include "unit/allocation_counter.h"
 
 namespace tcpreap {
 namespace {
@@ -533,7 +534,7 @@ TEST(DecisionEngineVerify, PeerReset) {
   EXPECT_EQ(e.due(), std::nullopt);
 }
 
-TEST(DecisionEngineVerify, FailedAttemptsNeverMakeItDeadAndRetryEveryInterval) {
+TEST(DecisionEngineVerify, FailedAttemptsNeverMakeItDeadAndBackOff) {
   Engine e(config_of({verifying("zk", silent(60s), 1, 2)}));
   auto d = e.scan(0s, {kSilent});
   ASSERT_TRUE(d[0].probe.due);
@@ -541,39 +542,73 @@ TEST(DecisionEngineVerify, FailedAttemptsNeverMakeItDeadAndRetryEveryInterval) {
   d = e.scan(2s, {kSilent});
   EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
   EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 2, .sent = 0, .failures = 1, .due = false, .since_last_ms = 2000}));
-  EXPECT_EQ(e.due(), 5s) << "retried one interval later";
+  EXPECT_EQ(e.due(), 5s) << "the first retry one interval later";
 
-  const ProbeResult failures[] = {ProbeResult::kFailed, ProbeResult::kNotEstablished, ProbeResult::kNoAnswer};
+  // Each failure in a row doubles the wait, up to 8 intervals; gone while
+  // the scans still see the socket is a failure like the others.
+  const ProbeResult failures[] = {ProbeResult::kFailed, ProbeResult::kNotEstablished, ProbeResult::kNoAnswer,
+                                  ProbeResult::kGone};
+  Duration at = 5s;
   for (int i = 1; i <= 30; ++i) {
-    d = e.scan(i * 5s, {kSilent});
+    d = e.scan(at - 100ms, {kSilent});  // beyond the 50 ms of slack
+    ASSERT_FALSE(d[0].probe.due) << "attempt " << i;
+    d = e.scan(at, {kSilent});
     ASSERT_EQ(d[0].verdict, Verdict::kVerifying) << "attempt " << i;
-    ASSERT_TRUE(d[0].probe.due);
+    ASSERT_TRUE(d[0].probe.due) << "attempt " << i;
     ASSERT_EQ(d[0].probe.failures, i);
-    e.record(1, failures[i % 3], i * 5s);
+    e.record(1, failures[i % 4], at);
+    const Duration wait = 5s * (1 << std::min(i, 3));  // 10 s, 20 s, then 40 s
+    ASSERT_EQ(e.due(), at + wait) << "after " << i + 1 << " failures in a row";
+    at += wait;
   }
   EXPECT_EQ(e.engine().probe_counters(), (Counters{.failed = 31}));
 
-  // A probe goes out at last: the failures are over, the count goes on.
-  e.scan(155s, {kSilent});
-  e.record(1, ProbeResult::kSent, 155s);
-  d = e.scan(156s, {kSilent});
+  // A probe goes out at last: the backoff is over, the count goes on.
+  d = e.scan(at, {kSilent});
+  ASSERT_TRUE(d[0].probe.due);
+  e.record(1, ProbeResult::kSent, at);
+  EXPECT_EQ(e.due(), at + 5s);
+  d = e.scan(at + 1s, {kSilent});
   EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 2, .sent = 1, .failures = 0, .due = false, .since_last_ms = 1000}));
   // A failure after a probe sent does not count towards dead either.
-  d = e.scan(160s, {kSilent});
-  e.record(1, ProbeResult::kFailed, 160s);
-  d = e.scan(165s, {kSilent});
+  d = e.scan(at + 5s, {kSilent});
+  e.record(1, ProbeResult::kFailed, at + 5s);
+  EXPECT_EQ(e.due(), at + 10s);
+  d = e.scan(at + 10s, {kSilent});
   EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
   EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 2, .sent = 1, .failures = 1, .due = true, .since_last_ms = 5000}));
 }
 
-TEST(DecisionEngineVerify, GoneCountsNothing) {
+TEST(DecisionEngineVerify, GoneAndThenNotScannedCountsNothing) {
   Engine e(config_of({verifying("zk", silent(60s))}));
   e.scan(0s, {kSilent});
   e.record(1, ProbeResult::kGone, 0s);
   EXPECT_EQ(e.engine().probe_counters(), Counters{});
-  EXPECT_EQ(e.due(), 0s) << "still due until a scan drops it";
+  EXPECT_EQ(e.due(), 5s) << "until a scan drops it, it waits as after any failed attempt";
   e.scan(1s, {});
   EXPECT_EQ(e.due(), std::nullopt);
+  EXPECT_EQ(e.engine().probe_counters(), Counters{}) << "really gone: no probe failed";
+}
+
+// The spin of issue 12: `gone` for a socket the next scans still see (an
+// RST answered the challenge SYN, yet the socket lives) left its probe due
+// at once, forever.
+TEST(DecisionEngineVerify, GoneWhileTheScansStillSeeItBacksOff) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  e.scan(0s, {kSilent});
+  e.record(1, ProbeResult::kGone, 100ms);
+  EXPECT_EQ(e.due(), 5100ms) << "not at once";
+  auto d = e.scan(1s, {kSilent});
+  EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
+  EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 1, .due = false, .since_last_ms = 900}));
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.failed = 1})) << "still there: the attempt failed";
+  d = e.scan(5100ms, {kSilent});
+  ASSERT_TRUE(d[0].probe.due);
+  e.record(1, ProbeResult::kGone, 5100ms);
+  EXPECT_EQ(e.due(), 15100ms) << "the second failure in a row waits two intervals";
+  d = e.scan(6s, {kSilent});
+  EXPECT_EQ(d[0].probe.failures, 2u);
+  EXPECT_EQ(e.engine().probe_counters(), (Counters{.failed = 2}));
 }
 
 TEST(DecisionEngineVerify, UnackedAndStateTimeoutAreDeadWithoutProbes) {
@@ -729,6 +764,195 @@ TEST(DecisionEngineVerify, AnotherPolicyStartsOver) {
   e.engine().reload(config_of({other}));
   auto d = e.scan(1s, {kSilent});
   EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
+}
+
+
+// ---- the blast radius: probes per turn, reaps per minute ----
+
+Sock silent_since(uint64_t cookie, const char* remote, uint32_t ms) {
+  return Sock{.cookie = cookie, .remote = remote, .last_data_recv = ms, .last_ack_recv = ms};
+}
+
+TEST(DecisionEngineVerify, ProbesPerTurnAreCappedLongestSilentFirst) {
+  Policy a = verifying("a", silent(60s));
+  a.verify->max_per_scan = 2;
+  a.match.remote = {*Cidr::parse("10.0.0.0/24")};
+  Policy b = verifying("b", silent(60s));
+  b.verify->max_per_scan = 1;
+  Engine e(config_of({a, b}));
+  auto socks = [](uint32_t later_ms) {
+    return std::vector<Sock>{
+        silent_since(1, "10.0.0.2", 100'000 + later_ms), silent_since(2, "10.0.0.3", 400'000 + later_ms),
+        silent_since(3, "10.0.0.4", 300'000 + later_ms), silent_since(4, "10.0.0.5", 200'000 + later_ms),
+        silent_since(5, "10.9.0.1", 100'000 + later_ms), silent_since(6, "10.9.0.2", 200'000 + later_ms)};
+  };
+  auto d = e.scan(0s, socks(0));
+  for (const auto& x : d) EXPECT_EQ(x.verdict, Verdict::kVerifying);
+  // a: its two longest silent are probed; the others wait.
+  EXPECT_TRUE(d[1].probe.due);
+  EXPECT_TRUE(d[2].probe.due);
+  EXPECT_FALSE(d[1].probe.deferred);
+  for (size_t i : {0, 3}) {
+    EXPECT_FALSE(d[i].probe.due) << i;
+    EXPECT_TRUE(d[i].probe.deferred) << i;
+  }
+  // b: its own cap of one.
+  EXPECT_TRUE(d[5].probe.due);
+  EXPECT_FALSE(d[4].probe.due);
+  EXPECT_TRUE(d[4].probe.deferred);
+  for (uint64_t cookie : {2, 3, 6}) e.record(cookie, ProbeResult::kSent, 100ms);
+  EXPECT_EQ(e.due(), 0s) << "the deferred are due again on the next turn";
+
+  // The next turn: the deferred go; the probed wait for their interval.
+  d = e.scan(1s, socks(1'000));
+  for (size_t i : {0, 3, 4}) {
+    EXPECT_TRUE(d[i].probe.due) << i;
+    EXPECT_FALSE(d[i].probe.deferred) << i;
+  }
+  for (size_t i : {1, 2, 5}) {
+    EXPECT_FALSE(d[i].probe.due) << i;
+    EXPECT_FALSE(d[i].probe.deferred) << i;
+  }
+}
+
+TEST(DecisionEngineVerify, ProbesPerTurnDefaultToAThousand) {
+  Engine e(config_of({verifying("zk", silent(60s))}));
+  std::vector<Sock> socks;
+  for (uint32_t i = 0; i < 1'001; ++i) socks.push_back(silent_since(i + 1, "10.0.0.2", 100'000 + i));
+  const auto d = e.scan(0s, socks);
+  EXPECT_EQ(std::count_if(d.begin(), d.end(), [](const Decision& x) { return x.probe.due; }), 1'000);
+  EXPECT_TRUE(d[0].probe.deferred) << "the least silent waits";
+}
+
+TEST(DecisionEngine, ReapsPerMinuteHoldBackWhatTheLastMinuteHasNoRoomFor) {
+  Config c = config_of({policy("zk", silent(60s))});
+  c.max_per_minute = 3;
+  Engine e(c);
+  auto d = e.scan(0s, {silent_since(1, "10.0.0.2", 100'000), silent_since(2, "10.0.0.3", 200'000)});
+  EXPECT_FALSE(d[0].held_back);
+  EXPECT_FALSE(d[1].held_back);
+  // Both reaped. Two more: room for one, the longest silent.
+  d = e.scan(20s, {silent_since(3, "10.0.0.4", 100'000), silent_since(4, "10.0.0.5", 200'000)});
+  EXPECT_EQ(d[0].verdict, Verdict::kDead);
+  EXPECT_TRUE(d[0].held_back);
+  EXPECT_FALSE(d[1].held_back);
+  // Until the first two are a minute old.
+  d = e.scan(59'900ms, {silent_since(3, "10.0.0.4", 139'900)});
+  EXPECT_TRUE(d[0].held_back);
+  d = e.scan(60s, {silent_since(3, "10.0.0.4", 140'000)});
+  EXPECT_FALSE(d[0].held_back);
+  // What max_per_scan holds back was never let through: it takes no room.
+  Config per_scan = config_of({policy("zk", silent(60s))});
+  per_scan.max_per_scan = 1;
+  per_scan.max_per_minute = 2;
+  Engine f(per_scan);
+  d = f.scan(0s, {silent_since(1, "10.0.0.2", 100'000), silent_since(2, "10.0.0.3", 200'000),
+                  silent_since(3, "10.0.0.4", 300'000)});
+  EXPECT_EQ(std::count_if(d.begin(), d.end(), [](const Decision& x) { return x.held_back; }), 2);
+  d = f.scan(1s, {silent_since(1, "10.0.0.2", 101'000), silent_since(2, "10.0.0.3", 201'000)});
+  EXPECT_FALSE(d[1].held_back) << "the second of the minute";
+  EXPECT_TRUE(d[0].held_back);
+  d = f.scan(2s, {silent_since(1, "10.0.0.2", 102'000)});
+  EXPECT_TRUE(d[0].held_back) << "the minute is full";
+}
+
+// A dry run finds its dead again every scan, and so does a real run whose
+// reap failed: each connection counts once against the minute, as a real
+// run that reaped it would have counted it.
+TEST(DecisionEngine, ReapsPerMinuteCountEachDeadConnectionOnce) {
+  Config c = config_of({policy("zk", silent(60s))});
+  c.max_per_minute = 2;
+  Engine e(c);
+  const Sock one = silent_since(1, "10.0.0.2", 100'000), two = silent_since(2, "10.0.0.3", 200'000),
+             three = silent_since(3, "10.0.0.4", 300'000);
+  auto d = e.scan(0s, {one, two});
+  EXPECT_FALSE(d[0].held_back);
+  EXPECT_FALSE(d[1].held_back);
+  d = e.scan(10s, {one, two, three});
+  EXPECT_FALSE(d[0].held_back) << "counted already";
+  EXPECT_FALSE(d[1].held_back) << "counted already";
+  EXPECT_TRUE(d[2].held_back) << "the minute is full, though the longest silent";
+  d = e.scan(60s, {one, two, three});
+  EXPECT_FALSE(d[2].held_back);
+  // Alive again, then dead again: counted anew. The minute holds three
+  // (at 60 s): room for one more, the longest silent.
+  e.scan(61s, {{.cookie = 1, .last_data_recv = 5, .last_ack_recv = 5}, two, three});
+  d = e.scan(62s, {one, two, three, silent_since(4, "10.0.0.5", 400'000)});
+  EXPECT_TRUE(d[0].held_back) << "dead again: it needs room again";
+  EXPECT_FALSE(d[1].held_back);
+  EXPECT_FALSE(d[2].held_back);
+  EXPECT_FALSE(d[3].held_back);
+}
+
+// ---- a dump is not a snapshot ----
+
+// A socket can move between hash chains while the kernel walks them and be
+// listed twice: it must count once, for limits and confirm alike.
+TEST(DecisionEngine, ASocketListedTwiceInOneScanCountsOnce) {
+  Policy p = policy("zk", silent(1h), 2);
+  p.per_peer_limit = PerPeerLimit{1, 60s};
+  Config c = config_of({p});
+  c.max_per_scan = 1;
+  DecisionEngine engine(c);
+  const Clock::time_point t0 = Clock::time_point() + 1h;
+  const TcpSocket s = Sock{.last_data_recv = 90'000, .last_ack_recv = 90'000}.make();
+  TcpSocket again = s;
+  again.info->last_data_recv_ms = again.info->last_ack_recv_ms = 90'005;  // listed a moment later
+  const TcpSocket outside = Sock{.cookie = 7, .local_port = 22}.make();
+
+  engine.begin_scan(t0);
+  EXPECT_EQ(engine.observe(s), std::nullopt);
+  EXPECT_TRUE(engine.observe(outside).has_value());
+  EXPECT_EQ(engine.observe(again), std::nullopt);
+  EXPECT_EQ(engine.observe(outside), std::nullopt) << "a copy is ignored, not decided again";
+  const auto& kept = engine.finish_scan();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].decision.figures.peer_connections, 1u);
+  EXPECT_EQ(kept[0].decision.figures.last_recv_ms, 90'000u) << "the first listing counts";
+  EXPECT_EQ(kept[0].decision.verdict, Verdict::kAlive) << "one connection, within the peer's limit";
+
+  // Over the limit with another connection: suspect on one scan, not dead
+  // because it was listed twice.
+  const TcpSocket other = Sock{.cookie = 2, .last_data_recv = 80'000, .last_ack_recv = 80'000}.make();
+  engine.begin_scan(t0 + 10s);
+  for (const TcpSocket& x : {s, other, again, s}) EXPECT_EQ(engine.observe(x), std::nullopt);
+  const auto& next = engine.finish_scan();
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].decision.verdict, Verdict::kSuspect);
+  EXPECT_EQ(next[0].decision.dead_scans, 1u);
+  EXPECT_EQ(next[0].decision.figures.peer_connections, 2u);
+
+  // A new scan: the cookie is new to it.
+  engine.begin_scan(t0 + 20s);
+  EXPECT_TRUE(engine.observe(outside).has_value());
+  EXPECT_EQ(engine.observe(s), std::nullopt);
+  EXPECT_EQ(engine.finish_scan().size(), 1u);
+}
+
+// Telling the copies apart takes no allocation per socket: once a scan of
+// as many sockets has been made, observing allocates nothing.
+TEST(DecisionEngine, ObservingAllocatesNothingOnceWarm) {
+  Engine e(config_of({policy("zk", silent(60s))}));
+  std::vector<TcpSocket> socks;
+  size_t in_scope = 0;
+  for (uint64_t i = 0; i < 20'000; ++i) {
+    Sock s = silent_since(0x10000 + i * 0x10001, i % 2 ? "10.0.0.2" : "10.0.0.3", 1'000);
+    s.local_port = i % 3 ? 2181 : 22;  // in scope and out of it
+    in_scope += s.local_port == 2181;
+    socks.push_back(s.make());
+  }
+  DecisionEngine& engine = e.engine();
+  uint64_t allocations = 0;
+  for (int round = 0; round < 2; ++round) {
+    engine.begin_scan(Clock::time_point() + 1h + round * 10s);
+    const uint64_t before = test::allocations();
+    for (const TcpSocket& s : socks) (void)engine.observe(s);
+    for (size_t i = 0; i < socks.size(); i += 7) (void)engine.observe(socks[i]);  // copies
+    allocations = test::allocations() - before;
+    engine.finish_scan();
+  }
+  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(engine.remembered(), in_scope);
 }
 
 }  // namespace

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "reap/socket_destroyer.h"
+#include "unit/scripted_destroy_kernel.h"
+
 namespace tcpreap {
 namespace {
 
@@ -43,6 +48,7 @@ TEST(Reaper, DestroyOnlyNeverInjects) {
   Recorder r{ReapVia::kRst, [](uint64_t) { return ReapResult::kDone; }, {}};
   Reaper reaper(ReapMethod::kDestroy, d.method(), r.method());
   auto out = reaper.reap(kThree);
+  ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[1].result, ReapResult::kUnsupported);
   EXPECT_TRUE(r.calls.empty());
   EXPECT_FALSE(reaper.switched_to_rst());
@@ -54,6 +60,7 @@ TEST(Reaper, AutoSendsWhatCannotBeDestroyedToRstAndStaysThere) {
   Recorder r{ReapVia::kRst, [](uint64_t) { return ReapResult::kDone; }, {}};
   Reaper reaper(ReapMethod::kAuto, d.method(), r.method());
   auto out = reaper.reap(kThree);
+  ASSERT_EQ(out.size(), 3u);
   for (const auto& o : out) {
     EXPECT_EQ(o.result, ReapResult::kDone);
     EXPECT_EQ(o.via, ReapVia::kRst);
@@ -65,7 +72,7 @@ TEST(Reaper, AutoSendsWhatCannotBeDestroyedToRstAndStaysThere) {
   EXPECT_NE(notice->find("RST injection from now on"), std::string::npos);
   EXPECT_FALSE(reaper.take_notice());
   // From now on straight to RST: the kernel will not learn to destroy.
-  reaper.reap(std::vector<TcpSocket>{sock(4)});
+  EXPECT_EQ(reaper.reap(std::vector<TcpSocket>{sock(4)}).size(), 1u);
   EXPECT_EQ(d.calls.size(), 1u);
   EXPECT_EQ(r.calls.back(), (std::vector<uint64_t>{4}));
 }
@@ -75,6 +82,7 @@ TEST(Reaper, AutoKeepsWhatDestroyDecided) {
   Recorder r{ReapVia::kRst, [](uint64_t) { return ReapResult::kDone; }, {}};
   Reaper reaper(ReapMethod::kAuto, d.method(), r.method());
   auto out = reaper.reap(kThree);
+  ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].result, ReapResult::kAlreadyGone);
   EXPECT_EQ(out[0].via, ReapVia::kDestroy);
   EXPECT_TRUE(r.calls.empty());
@@ -85,6 +93,7 @@ TEST(Reaper, AutoWithoutRstReportsWhyNotAsAFailure) {
   Recorder d{ReapVia::kDestroy, [](uint64_t) { return ReapResult::kUnsupported; }, {}};
   Reaper reaper(ReapMethod::kAuto, d.method(), {}, "opening the capture socket: Operation not permitted (needs CAP_NET_RAW)");
   auto out = reaper.reap(kThree);
+  ASSERT_EQ(out.size(), 3u);
   for (const auto& o : out) {
     EXPECT_EQ(o.result, ReapResult::kFailed);
     EXPECT_NE(o.detail.find("CAP_NET_RAW"), std::string::npos) << o.detail;
@@ -104,6 +113,48 @@ TEST(Reaper, AFailedMechanismFailsEverySocketItHeld) {
     EXPECT_EQ(o.result, ReapResult::kFailed);
     EXPECT_EQ(o.errnum, ENOBUFS);
   }
+}
+
+// `auto` on a real SocketDestroyer, on a kernel that cannot destroy, whose
+// netlink socket overflows in batch 1 of 3: the EOPNOTSUPP answers read
+// before the overflow and those of batches 2 and 3 still go to RST
+// injection; the sockets whose answers were lost are still there, and say so.
+TEST(Reaper, AutoStillFallsBackToRstAfterTransportTroubleInOneBatch) {
+  testing::FakeDestroyKernel kernel;
+  const std::vector<TcpSocket> sockets = testing::sockets_with_cookies(1, 600);
+  kernel.add_alive(sockets);
+  kernel.refuse = [](uint64_t) { return EOPNOTSUPP; };
+  kernel.overflows[0] = {3, false};  // 30 answers of batch 1 read, the rest lost
+  auto destroyer = SocketDestroyer::open(kernel.opener(), std::make_unique<testing::FakeLookup>(kernel));
+  ASSERT_TRUE(destroyer.ok());
+  auto shared = std::make_shared<SocketDestroyer>(std::move(*destroyer));
+  Recorder r{ReapVia::kRst, [](uint64_t) { return ReapResult::kDone; }, {}};
+  Reaper reaper(ReapMethod::kAuto, [shared](std::span<const TcpSocket> s) { return shared->destroy(s); },
+                r.method());
+
+  auto out = reaper.reap(sockets);
+  ASSERT_EQ(out.size(), sockets.size());
+  ASSERT_EQ(r.calls.size(), 1u);
+  const std::set<uint64_t> to_rst(r.calls[0].begin(), r.calls[0].end());
+  EXPECT_EQ(to_rst.size(), 30u + 256u + 88u);
+  size_t lost = 0;
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    const uint64_t c = sockets[i].cookie;
+    if (i < 256 && !kernel.answer_read.contains(c)) {
+      ++lost;
+      EXPECT_EQ(out[i].result, ReapResult::kFailed) << i;
+      EXPECT_EQ(out[i].via, ReapVia::kDestroy) << i;
+      EXPECT_NE(out[i].detail.find("still holds"), std::string::npos) << out[i].detail;
+      EXPECT_FALSE(to_rst.contains(c)) << i;
+    } else {
+      EXPECT_EQ(out[i].result, ReapResult::kDone) << i << ": " << out[i].detail;
+      EXPECT_EQ(out[i].via, ReapVia::kRst) << i;
+      EXPECT_TRUE(to_rst.contains(c)) << i;
+    }
+  }
+  EXPECT_EQ(lost, 256u - 30u);
+  EXPECT_TRUE(reaper.switched_to_rst());
+  EXPECT_TRUE(reaper.take_notice());
 }
 
 TEST(Reaper, NothingToReapCallsNothing) {

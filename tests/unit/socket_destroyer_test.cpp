@@ -1,150 +1,291 @@
 // SOCK_DESTROY requests and the classification of their answers, against a
 // scripted kernel: what a namespace cannot produce on demand (EOPNOTSUPP
-// needs a kernel without CONFIG_INET_DIAG_DESTROY). The real kernel's side is
-// tests/integration/reap_test.cpp.
+// needs a kernel without CONFIG_INET_DIAG_DESTROY; ENOBUFS a receive buffer
+// overflowing at the right moment). The real kernel's side is
+// tests/integration/reap_test.cpp and socket_destroyer_kernel_test.cpp.
 
 #include "reap/socket_destroyer.h"
 
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <map>
+#include <optional>
 
-#include "diag/inet_diag_decoder.h"
-#include "unit/netlink_builder.h"
+#include "unit/scripted_destroy_kernel.h"
 
 namespace tcpreap {
 namespace {
 
-constexpr uint32_t kPid = 77;
+using testing::FakeDestroyKernel;
+using testing::FakeLookup;
+using testing::socket_with_cookie;
+using testing::sockets_with_cookies;
 
-// Answers each request with the errno `verdict(cookie)` gives, as the kernel
-// would: an error message for a failure, an ACK only where one was asked for.
-class ScriptedKernel final : public NetlinkTransport {
- public:
-  std::function<int(uint64_t cookie)> verdict = [](uint64_t) { return 0; };
-  std::vector<inet_diag_req_v2> requests;
-  std::vector<size_t> batch_sizes;
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-  uint32_t portid() const override { return kPid; }
-  Status send(std::span<const uint8_t> m) override {
-    std::vector<uint8_t> answer;
-    size_t count = 0;
-    for (size_t off = 0; off + NLMSG_HDRLEN <= m.size(); ++count) {
-      nlmsghdr h;
-      std::memcpy(&h, m.data() + off, sizeof h);
-      EXPECT_EQ(h.nlmsg_type, SOCK_DESTROY);
-      inet_diag_req_v2 req;
-      std::memcpy(&req, m.data() + off + NLMSG_HDRLEN, sizeof req);
-      requests.push_back(req);
-      const uint64_t cookie = static_cast<uint64_t>(req.id.idiag_cookie[1]) << 32 | req.id.idiag_cookie[0];
-      const int e = verdict(cookie);
-      if (e != 0 || (h.nlmsg_flags & NLM_F_ACK)) {
-        std::vector<uint8_t> payload(sizeof(nlmsgerr), 0);
-        nlmsgerr err{};
-        err.error = -e;
-        err.msg = h;
-        std::memcpy(payload.data(), &err, sizeof err);
-        testing::put_message(answer, NLMSG_ERROR, 0, h.nlmsg_seq, kPid, payload);
-      }
-      off += NLMSG_ALIGN(h.nlmsg_len);
-    }
-    batch_sizes.push_back(count);
-    // The kernel may split its answers over several datagrams.
-    for (size_t at = 0; at < answer.size(); at += 360) {
-      const size_t n = std::min<size_t>(360, answer.size() - at);
-      pending_.emplace_back(answer.begin() + static_cast<long>(at), answer.begin() + static_cast<long>(at + n));
-    }
-    return Ok{};
+// A destroyer on a scripted kernel: netlink sockets opened on `kernel`,
+// lost answers settled by `lookup` (which reads the same live set).
+struct Rig {
+  FakeDestroyKernel kernel;
+  FakeLookup* lookup = nullptr;
+  std::optional<SocketDestroyer> destroyer;
+
+  Rig() {
+    auto l = std::make_unique<FakeLookup>(kernel);
+    lookup = l.get();
+    auto d = SocketDestroyer::open(kernel.opener(), std::move(l));
+    EXPECT_TRUE(d.ok()) << d.error().message();
+    destroyer.emplace(std::move(*d));
   }
-  Result<size_t> receive(std::span<uint8_t> buf) override {
-    if (pending_.empty()) return Error(ETIMEDOUT, "no answer");
-    auto d = std::move(pending_.front());
-    pending_.pop_front();
-    std::memcpy(buf.data(), d.data(), d.size());
-    return d.size();
-  }
-
- private:
-  std::deque<std::vector<uint8_t>> pending_;
+  std::vector<ReapOutcome> destroy(std::span<const TcpSocket> sockets) { return destroyer->destroy(sockets); }
 };
 
-TcpSocket socket_with_cookie(uint64_t cookie) {
-  auto b = testing::socket_payload(testing::diag_msg(cookie % 2 ? AF_INET : AF_INET6, 1,
-                                                     cookie % 2 ? "10.0.0.1" : "fd00::1", 2181,
-                                                     cookie % 2 ? "10.0.0.2" : "fd00::2", 40000, cookie));
-  return *decode_inet_diag({b.data(), b.size()});
+// What a kernel that answered everything says of socket `c`, given the errno
+// it answered (kernel.refuse, or ENOENT for one not alive).
+ReapResult answered_result(int e) {
+  switch (e) {
+    case 0: return ReapResult::kDone;
+    case ENOENT: return ReapResult::kAlreadyGone;
+    case EOPNOTSUPP: return ReapResult::kUnsupported;
+    case EPERM: return ReapResult::kNotPermitted;
+    default: return ReapResult::kFailed;
+  }
 }
 
 TEST(SocketDestroyer, ClassifiesEveryAnswer) {
-  auto kernel = std::make_unique<ScriptedKernel>();
+  Rig rig;
   const std::map<uint64_t, int> errnos = {{1, 0}, {2, ENOENT}, {3, EOPNOTSUPP}, {4, EPERM}, {5, EINVAL}};
-  kernel->verdict = [&](uint64_t c) { return errnos.at(c); };
-  ScriptedKernel* k = kernel.get();
-  SocketDestroyer d(std::move(kernel));
-  std::vector<TcpSocket> sockets;
-  for (uint64_t c = 1; c <= 5; ++c) sockets.push_back(socket_with_cookie(c));
-  auto r = d.destroy(sockets);
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  ASSERT_EQ(r->size(), 5u);
-  EXPECT_EQ((*r)[0].result, ReapResult::kDone);
-  EXPECT_EQ((*r)[1].result, ReapResult::kAlreadyGone);
-  EXPECT_EQ((*r)[2].result, ReapResult::kUnsupported);
-  EXPECT_EQ((*r)[3].result, ReapResult::kNotPermitted);
-  EXPECT_NE((*r)[3].detail.find("CAP_NET_ADMIN"), std::string::npos);
-  EXPECT_EQ((*r)[4].result, ReapResult::kFailed);
-  EXPECT_EQ((*r)[4].errnum, EINVAL);
-  EXPECT_EQ((*r)[4].detail, "SOCK_DESTROY: Invalid argument");
-  for (const auto& o : *r) EXPECT_EQ(o.via, ReapVia::kDestroy);
+  rig.kernel.alive = {1, 3, 4, 5};
+  rig.kernel.refuse = [&](uint64_t c) { return errnos.at(c); };
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 5);
+  auto r = rig.destroy(sockets);
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(r[0].result, ReapResult::kDone);
+  EXPECT_EQ(r[1].result, ReapResult::kAlreadyGone);
+  EXPECT_EQ(r[2].result, ReapResult::kUnsupported);
+  EXPECT_EQ(r[3].result, ReapResult::kNotPermitted);
+  EXPECT_TRUE(contains(r[3].detail, "CAP_NET_ADMIN")) << r[3].detail;
+  EXPECT_EQ(r[4].result, ReapResult::kFailed);
+  EXPECT_EQ(r[4].errnum, EINVAL);
+  EXPECT_EQ(r[4].detail, "SOCK_DESTROY: Invalid argument");
+  for (const auto& o : r) EXPECT_EQ(o.via, ReapVia::kDestroy);
+  EXPECT_EQ(rig.lookup->calls, 0) << "every answer arrived: nothing to look up";
   // The dumped sockid went out verbatim, cookie included.
-  ASSERT_EQ(k->requests.size(), 5u);
+  ASSERT_EQ(rig.kernel.requests.size(), 5u);
   for (size_t i = 0; i < 5; ++i) {
     const inet_diag_sockid id = sockets[i].sockid();
-    EXPECT_EQ(std::memcmp(&k->requests[i].id, &id, sizeof id), 0);
-    EXPECT_EQ(k->requests[i].sdiag_protocol, IPPROTO_TCP);
-    EXPECT_EQ(k->requests[i].sdiag_family, sockets[i].family == Family::kIPv4 ? AF_INET : AF_INET6);
+    EXPECT_EQ(std::memcmp(&rig.kernel.requests[i].id, &id, sizeof id), 0);
+    EXPECT_EQ(rig.kernel.requests[i].sdiag_protocol, IPPROTO_TCP);
+    EXPECT_EQ(rig.kernel.requests[i].sdiag_family, sockets[i].family == Family::kIPv4 ? AF_INET : AF_INET6);
   }
 }
 
 TEST(SocketDestroyer, BatchesRequestsAndReadsEveryAnswer) {
-  auto kernel = std::make_unique<ScriptedKernel>();
-  kernel->verdict = [](uint64_t c) { return c % 7 == 0 ? ENOENT : 0; };
-  ScriptedKernel* k = kernel.get();
-  SocketDestroyer d(std::move(kernel));
-  std::vector<TcpSocket> sockets;
-  for (uint64_t c = 1; c <= 600; ++c) sockets.push_back(socket_with_cookie(c));
-  auto r = d.destroy(sockets);
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  EXPECT_EQ(k->batch_sizes, (std::vector<size_t>{256, 256, 88}));
+  Rig rig;
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 600);
+  rig.kernel.add_alive(sockets);
+  for (uint64_t c = 7; c <= 600; c += 7) rig.kernel.alive.erase(c);
+  auto r = rig.destroy(sockets);
+  EXPECT_EQ(rig.kernel.batch_sizes, (std::vector<size_t>{256, 256, 88}));
+  ASSERT_EQ(r.size(), sockets.size());
   for (size_t i = 0; i < sockets.size(); ++i)
-    EXPECT_EQ((*r)[i].result, (i + 1) % 7 == 0 ? ReapResult::kAlreadyGone : ReapResult::kDone) << i;
+    EXPECT_EQ(r[i].result, (i + 1) % 7 == 0 ? ReapResult::kAlreadyGone : ReapResult::kDone) << i;
   // And again: sequence numbers move on, answers still match.
-  auto again = d.destroy(std::span(sockets).first(3));
-  ASSERT_TRUE(again.ok()) << again.error().message();
-  EXPECT_EQ(again->size(), 3u);
+  const std::vector<TcpSocket> more = sockets_with_cookies(1001, 1003);
+  rig.kernel.add_alive(more);
+  auto again = rig.destroy(more);
+  ASSERT_EQ(again.size(), 3u);
+  for (const auto& o : again) EXPECT_EQ(o.result, ReapResult::kDone) << o.detail;
+  EXPECT_EQ(rig.kernel.opened, 1) << "no trouble, no new socket";
 }
 
-TEST(SocketDestroyer, AMissingAnswerIsAnErrorNotSilence) {
-  class Mute final : public NetlinkTransport {
-    uint32_t portid() const override { return kPid; }
-    Status send(std::span<const uint8_t>) override { return Ok{}; }
-    Result<size_t> receive(std::span<uint8_t>) override { return Error(EAGAIN, "nothing"); }
-  };
-  SocketDestroyer d(std::make_unique<Mute>());
-  std::vector<TcpSocket> one = {socket_with_cookie(1)};
-  auto r = d.destroy(one);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message(), "reading SOCK_DESTROY answers: nothing: Resource temporarily unavailable");
+// Batch 2 of 3 overflows the receive buffer: two datagrams of its answers
+// arrive, then ENOBUFS, the rest lost. What was answered stands; the rest of
+// that batch is settled by a lookup; batches 1 and 3 are unaffected; and
+// the next call, on a new socket, reports exactly.
+TEST(SocketDestroyer, EnobufsInTheMiddleOfABatchKeepsTheAnswersReadAndLooksUpTheRest) {
+  Rig rig;
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 600);
+  rig.kernel.add_alive(sockets);
+  for (uint64_t c = 7; c <= 600; c += 7) rig.kernel.alive.erase(c);  // ENOENT
+  rig.kernel.refuse = [](uint64_t c) { return c % 11 == 0 ? EPERM : 0; };  // stays there
+  rig.kernel.overflows[1] = {2, false};
+  const std::set<uint64_t> gone_before = [&] {
+    std::set<uint64_t> g;
+    for (uint64_t c = 7; c <= 600; c += 7) g.insert(c);
+    return g;
+  }();
+
+  auto r = rig.destroy(sockets);
+  ASSERT_EQ(r.size(), sockets.size());
+  int answered = 0, lost_there = 0, lost_gone = 0;
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    const uint64_t c = sockets[i].cookie;
+    const int e = gone_before.contains(c) ? ENOENT : c % 11 == 0 ? EPERM : 0;
+    const bool in_batch_2 = i >= 256 && i < 512;
+    const bool answer_lost = in_batch_2 && !rig.kernel.answer_read.contains(c) && e != 0;
+    // A success has no answer of its own: in batch 2 only the lookup can tell.
+    const bool unanswered = in_batch_2 && (e == 0 || answer_lost);
+    EXPECT_EQ(r[i].via, ReapVia::kDestroy);
+    if (!unanswered) {
+      EXPECT_EQ(r[i].result, answered_result(e)) << "socket " << i << ": " << r[i].detail;
+      answered += in_batch_2;
+    } else if (rig.kernel.alive.contains(c)) {
+      EXPECT_EQ(r[i].result, ReapResult::kFailed) << "socket " << i;
+      EXPECT_EQ(r[i].errnum, ENOBUFS);
+      EXPECT_TRUE(contains(r[i].detail, "answer was lost") && contains(r[i].detail, "still holds")) << r[i].detail;
+      ++lost_there;
+    } else {
+      EXPECT_EQ(r[i].result, ReapResult::kDone) << "socket " << i << ": " << r[i].detail;
+      EXPECT_TRUE(contains(r[i].detail, "answer was lost") && contains(r[i].detail, "lookup")) << r[i].detail;
+      ++lost_gone;
+    }
+  }
+  // The script produced every case, or this test proves nothing.
+  EXPECT_EQ(answered, 20);
+  EXPECT_GT(lost_there, 0);
+  EXPECT_GT(lost_gone, 0);
+  EXPECT_EQ(rig.kernel.batch_sizes, (std::vector<size_t>{256, 256, 88}));
+  EXPECT_EQ(rig.lookup->looked_up, static_cast<size_t>(lost_there + lost_gone)) << "only batch 2's unanswered";
+
+  const std::vector<TcpSocket> more = sockets_with_cookies(4001, 4003);  // none refused (c % 11 != 0)
+  rig.kernel.add_alive(more);
+  rig.kernel.alive.erase(4002);
+  auto again = rig.destroy(more);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0].result, ReapResult::kDone) << again[0].detail;
+  EXPECT_EQ(again[1].result, ReapResult::kAlreadyGone) << again[1].detail;
+  EXPECT_EQ(again[2].result, ReapResult::kDone) << again[2].detail;
+  EXPECT_EQ(rig.kernel.opened, 2) << "a new netlink socket after the error";
+}
+
+// The send of batch 2 of 3 fails: the kernel processed none of it (a
+// netlink send either delivers the whole datagram or nothing). Its sockets
+// fail saying so; batches 1 and 3 stand; a second call destroys them.
+TEST(SocketDestroyer, ASendErrorInBatchTwoOfThreeFailsThatBatchOnly) {
+  Rig rig;
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 600);
+  rig.kernel.add_alive(sockets);
+  rig.kernel.alive.erase(5);
+  rig.kernel.alive.erase(555);
+  rig.kernel.send_fails[1] = ENOBUFS;
+
+  auto r = rig.destroy(sockets);
+  ASSERT_EQ(r.size(), sockets.size());
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    if (i >= 256 && i < 512) {
+      EXPECT_EQ(r[i].result, ReapResult::kFailed) << i;
+      EXPECT_EQ(r[i].errnum, ENOBUFS) << i;
+      EXPECT_TRUE(contains(r[i].detail, "not sent")) << r[i].detail;
+      EXPECT_TRUE(rig.kernel.alive.contains(sockets[i].cookie)) << "the kernel never saw its request";
+    } else {
+      EXPECT_EQ(r[i].result, i == 4 || i == 554 ? ReapResult::kAlreadyGone : ReapResult::kDone)
+          << i << ": " << r[i].detail;
+    }
+  }
+  EXPECT_EQ(rig.kernel.batch_sizes, (std::vector<size_t>{256, 88}));
+  EXPECT_EQ(rig.lookup->calls, 0) << "nothing was sent, nothing to look up";
+
+  auto again = rig.destroy(std::span(sockets).subspan(256, 256));
+  ASSERT_EQ(again.size(), 256u);
+  for (const auto& o : again) EXPECT_EQ(o.result, ReapResult::kDone) << o.detail;
+  EXPECT_EQ(rig.kernel.opened, 2);
+}
+
+// ENOBUFS is reported before the answers that did fit, which stay queued on
+// the socket. They must not be read as the answers of the next call.
+TEST(SocketDestroyer, AnswersLeftQueuedByAnEarlierCallDoNotSpoilTheNext) {
+  Rig rig;
+  const std::vector<TcpSocket> first = sockets_with_cookies(1, 3);
+  rig.kernel.add_alive(first);
+  rig.kernel.refuse = [](uint64_t c) { return c == 2 || c == 5 ? EPERM : 0; };
+  rig.kernel.overflows[0] = {0, true};
+
+  auto r = rig.destroy(first);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].result, ReapResult::kDone) << r[0].detail;
+  EXPECT_EQ(r[1].result, ReapResult::kFailed) << r[1].detail;  // refused, its answer unread: still there
+  EXPECT_TRUE(contains(r[1].detail, "still holds")) << r[1].detail;
+  EXPECT_EQ(r[2].result, ReapResult::kDone) << r[2].detail;
+
+  const std::vector<TcpSocket> second = sockets_with_cookies(4, 6);
+  rig.kernel.add_alive(second);
+  auto again = rig.destroy(second);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0].result, ReapResult::kDone) << again[0].detail;
+  EXPECT_EQ(again[1].result, ReapResult::kNotPermitted) << again[1].detail;
+  EXPECT_EQ(again[2].result, ReapResult::kDone) << again[2].detail;
+  EXPECT_EQ(again[0].detail, "") << "answered, not looked up";
+}
+
+// An answer to a request of an earlier call (an older sequence number) on
+// the socket is skipped, not taken for a broken socket.
+TEST(SocketDestroyer, AStrayAnswerWithAnOldSequenceNumberIsSkipped) {
+  Rig rig;
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 3);
+  rig.kernel.add_alive(sockets);
+  rig.kernel.alive.erase(2);
+  rig.kernel.stray_before[0] = 5;
+  auto r = rig.destroy(sockets);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].result, ReapResult::kDone) << r[0].detail;
+  EXPECT_EQ(r[1].result, ReapResult::kAlreadyGone) << r[1].detail;
+  EXPECT_EQ(r[2].result, ReapResult::kDone) << r[2].detail;
+  EXPECT_EQ(rig.lookup->calls, 0);
+
+  const std::vector<TcpSocket> more = sockets_with_cookies(4, 5);
+  rig.kernel.add_alive(more);
+  auto again = rig.destroy(more);
+  ASSERT_EQ(again.size(), 2u);
+  for (const auto& o : again) EXPECT_EQ(o.result, ReapResult::kDone) << o.detail;
+  EXPECT_EQ(rig.kernel.opened, 1);
+}
+
+// When the lookup that should settle a lost answer fails too, the socket
+// fails and the detail says both.
+TEST(SocketDestroyer, ALostAnswerWhoseLookupFailsIsFailedSayingBoth) {
+  Rig rig;
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 2);
+  rig.kernel.add_alive(sockets);
+  rig.kernel.overflows[0] = {0, false};
+  rig.lookup->fail = Error(EIO, "looking up 10.0.0.1:2181 10.0.0.2:10001");
+  auto r = rig.destroy(sockets);
+  ASSERT_EQ(r.size(), 2u);
+  for (const auto& o : r) {
+    EXPECT_EQ(o.result, ReapResult::kFailed);
+    EXPECT_EQ(o.errnum, EIO);
+    EXPECT_TRUE(contains(o.detail, "answer was lost") && contains(o.detail, "Input/output error")) << o.detail;
+  }
+}
+
+// No new netlink socket after an error: that call's sockets fail, saying
+// why; the next call tries again.
+TEST(SocketDestroyer, ASocketThatCannotBeReopenedFailsThatCallOnly) {
+  Rig rig;
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 4);
+  rig.kernel.add_alive(sockets);
+  rig.kernel.overflows[0] = {0, false};
+  auto r = rig.destroy(std::span(sockets).first(1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].result, ReapResult::kDone) << r[0].detail;  // by lookup
+
+  rig.kernel.open_failures_left = 1;
+  auto failed = rig.destroy(std::span(sockets).subspan(1, 2));
+  ASSERT_EQ(failed.size(), 2u);
+  for (const auto& o : failed) {
+    EXPECT_EQ(o.result, ReapResult::kFailed);
+    EXPECT_EQ(o.errnum, EMFILE);
+    EXPECT_TRUE(contains(o.detail, "not sent")) << o.detail;
+  }
+  auto again = rig.destroy(std::span(sockets).subspan(1, 3));
+  ASSERT_EQ(again.size(), 3u);
+  for (const auto& o : again) EXPECT_EQ(o.result, ReapResult::kDone) << o.detail;
 }
 
 TEST(SocketDestroyer, NothingToDoSendsNothing) {
-  auto kernel = std::make_unique<ScriptedKernel>();
-  ScriptedKernel* k = kernel.get();
-  SocketDestroyer d(std::move(kernel));
-  auto r = d.destroy({});
-  ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->empty());
-  EXPECT_TRUE(k->batch_sizes.empty());
+  Rig rig;
+  EXPECT_TRUE(rig.destroy({}).empty());
+  EXPECT_TRUE(rig.kernel.batch_sizes.empty());
 }
 
 }  // namespace
