@@ -44,7 +44,7 @@ class ScriptedKernel final : public NetlinkTransport {
     if (pending_.empty()) return Error(EAGAIN, "no answer queued");
     auto d = std::move(pending_.front());
     pending_.pop_front();
-    std::memcpy(buf.data(), d.data(), d.size());
+    if (!d.empty()) std::memcpy(buf.data(), d.data(), d.size());
     return d.size();
   }
 
