@@ -5,7 +5,7 @@ BUILD_DEPS := cmake g++ make pkg-config libmnl-dev libsystemd-dev libyaml-cpp-de
               libcap-dev scdoc
 RUN_DEPS   := iproute2
 TEST_DEPS  := libgtest-dev libgmock-dev iproute2 nftables libcap2-bin clang libclang-rt-14-dev \
-              systemd debhelper dpkg-dev build-essential lintian prometheus
+              systemd debhelper dpkg-dev build-essential lintian prometheus debootstrap systemd-container
 
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30

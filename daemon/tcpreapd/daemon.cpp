@@ -28,6 +28,7 @@
 #include "log/socket_owner.h"
 #include "metrics/daemon_metrics.h"
 #include "privilege/capabilities.h"
+#include "reap/destroy_support.h"
 #include "tcpreap/exit_codes.h"
 #include "tcpreapd/notifier.h"
 #include "version.h"
@@ -117,6 +118,8 @@ class Daemon {
   uint64_t turns_ = 0, last_sockets_ = 0, last_suspect_ = 0, last_verifying_ = 0, reaped_total_ = 0;
   double last_seconds_ = 0;
   std::string last_error_;
+  // When the last turn began: a reload reckons the next one from it anew.
+  std::optional<Clock::time_point> last_turn_start_;
 };
 
 int Daemon::run() {
@@ -262,6 +265,9 @@ void Daemon::reload() {
                                                  cycle_->prober_unavailable());
     metrics_->config_reloaded(true);
     metrics_->set_dry_run(cycle_->dry_run());
+    // The turn already set follows the old scan.interval: a shorter one
+    // must not wait for it. Before the first turn, that one is due at once.
+    if (last_turn_start_) schedule(*last_turn_start_);
     log_.log(EventLog::Priority::kNotice,
              "reloaded " + options_.config_path + ": " + std::to_string(cycle_->engine().config().policies.size()) +
                  " policies" + (cycle_->dry_run() ? ", dry run" : ""));
@@ -283,7 +289,7 @@ int Daemon::tick() {
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   ++turns_;
   if (!result) {
-    metrics_->scan_failed(seconds);
+    metrics_->scan_failed(seconds, result.error());
     last_error_ = result.error().message();
     log_.failure("scan", "scan failed: " + last_error_);
   } else {
@@ -295,6 +301,7 @@ int Daemon::tick() {
                                              std::to_string(result->held_back.size()) + " held back");
   }
   notifier_.status(status_line());
+  last_turn_start_ = started;
   schedule(started);
   return 0;
 }
@@ -396,12 +403,22 @@ void Daemon::declare_policies() {
 }
 
 // What the daemon may do, said once at start: the capabilities it kept,
-// and what their absence costs.
+// whether the kernel can SOCK_DESTROY, and what their absence costs.
 void Daemon::report_privileges() {
   const bool admin = caps_.has(CAP_NET_ADMIN), raw = caps_.has(CAP_NET_RAW);
   const bool rst = cycle_->rst_available();
   metrics_->set_privileges(admin, raw, rst);
   log_.log(EventLog::Priority::kNotice, "capabilities: " + caps_.summary());
+  // Needs no capability (reap/destroy_support.h). Cannot tell: 0, said why.
+  const auto destroy = probe_destroy_support();
+  metrics_->set_sock_destroy_supported(destroy && *destroy == DestroySupport::kSupported);
+  if (!destroy)
+    log_.log(EventLog::Priority::kWarning, "cannot tell whether this kernel can SOCK_DESTROY, so "
+                                           "tcpreap_sock_destroy_supported says 0: " + destroy.error().message());
+  else if (*destroy == DestroySupport::kUnsupported)
+    log_.log(EventLog::Priority::kWarning,
+             "this kernel cannot SOCK_DESTROY (built without CONFIG_INET_DIAG_DESTROY): reap.method auto reaps by "
+             "RST injection, reap.method destroy cannot reap");
   if (!admin)
     log_.log(EventLog::Priority::kWarning,
              "CAP_NET_ADMIN missing: the kernel will refuse SOCK_DESTROY (EPERM), and probes and RSTs cannot pin "

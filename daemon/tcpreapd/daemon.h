@@ -3,7 +3,8 @@
 // scan.interval (sooner when a probe or a verification verdict is due, but
 // never sooner than cycle/turn_schedule.h's floor; never stacking up when a
 // turn runs long); SIGHUP reloads the config, keeping the
-// last good one when the new one is invalid; SIGTERM and SIGINT stop it
+// last good one when the new one is invalid, and reckons the next turn
+// anew from the last one's start under the new one; SIGTERM and SIGINT stop it
 // between turns. systemd hears READY, RELOADING, STOPPING, STATUS and the
 // watchdog; Prometheus and the journal hear what each turn did.
 

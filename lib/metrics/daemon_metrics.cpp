@@ -4,21 +4,27 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <utility>
 
+#include "metrics/process_collector.h"
+#include "metrics/scan_error_cause.h"
 #include "net/unique_fd.h"
 
 namespace tcpreap {
@@ -152,6 +158,12 @@ struct DaemonMetrics::Impl {
       .Help("1 when RST injection can be used (where SOCK_DESTROY cannot, or reap.method is rst), 0 when not.")
       .Register(*registry)
       .Add({});
+  Gauge& sock_destroy = prometheus::BuildGauge()
+      .Name("tcpreap_sock_destroy_supported")
+      .Help("1 when the kernel showed at start that it can SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY), "
+            "0 when it cannot or could not be asked.")
+      .Register(*registry)
+      .Add({});
 
   Counter& scans = prometheus::BuildCounter()
       .Name("tcpreap_scans_total")
@@ -163,6 +175,22 @@ struct DaemonMetrics::Impl {
       .Help("Scans that failed.")
       .Register(*registry)
       .Add({});
+  // A family of its own, not a label on tcpreap_scan_errors_total: that
+  // name stays one series, as the shipped alert and operators' queries use
+  // it (a cause label would split an alert's `increase(...) > 0 for: 15m`
+  // into one series per cause, and failures alternating between causes
+  // would never hold it).
+  Family<Counter>& scan_errors_by_cause = prometheus::BuildCounter()
+      .Name("tcpreap_scan_errors_by_cause_total")
+      .Help("Scans that failed, by cause: buffer-overrun, descriptors, permission, interrupted, protocol "
+            "or other.")
+      .Register(*registry);
+  std::array<Counter*, kScanErrorCauses.size()> scan_error_causes = [this] {
+    std::array<Counter*, kScanErrorCauses.size()> out{};
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = &scan_errors_by_cause.Add({{"cause", scan_error_cause_name(kScanErrorCauses[i])}});
+    return out;
+  }();
   Histogram& scan_duration = prometheus::BuildHistogram()
       .Name("tcpreap_scan_duration_seconds")
       .Help("How long a scan took, successful or not.")
@@ -259,6 +287,9 @@ struct DaemonMetrics::Impl {
   std::map<std::string, Gauge*> verifying_series;
   ProbeTotals last_probes;
 
+  // process_*, read from /proc at each scrape.
+  std::shared_ptr<prometheus::Collectable> process = make_process_collector();
+
   // Last, so destroyed first: no scrape runs once the rest goes.
   std::unique_ptr<prometheus::Exposer> exposer;
 
@@ -297,6 +328,7 @@ Status DaemonMetrics::listen(const std::string& address) {
   try {
     auto exposer = std::make_unique<prometheus::Exposer>(civetweb_options(parsed->civetweb));
     exposer->RegisterCollectable(impl_->registry);
+    exposer->RegisterCollectable(impl_->process);
     impl_->exposer = std::move(exposer);
   } catch (const std::exception& e) {
     const std::string context = "cannot serve metrics on " + address;
@@ -322,9 +354,14 @@ void DaemonMetrics::scan_succeeded(double seconds, uint64_t sockets_scanned) {
   impl_->last_scan_success.Set(now_seconds());
 }
 
-void DaemonMetrics::scan_failed(double seconds) {
+void DaemonMetrics::set_sock_destroy_supported(bool supported) { impl_->sock_destroy.Set(supported ? 1 : 0); }
+
+void DaemonMetrics::scan_failed(double seconds, const Error& why) {
   impl_->scans.Increment();
   impl_->scan_errors.Increment();
+  const ScanErrorCause cause = scan_error_cause(why);
+  for (size_t i = 0; i < kScanErrorCauses.size(); ++i)
+    if (kScanErrorCauses[i] == cause) impl_->scan_error_causes[i]->Increment();
   impl_->scan_duration.Observe(seconds);
 }
 
@@ -388,7 +425,11 @@ void DaemonMetrics::config_reloaded(bool ok) {
 }
 
 std::string DaemonMetrics::text() const {
-  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  // The exposer collects each registered collectable in turn; so does this.
+  auto families = impl_->registry->Collect();
+  auto process = impl_->process->Collect();
+  families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace tcpreap

@@ -1,6 +1,8 @@
 #pragma once
-// The daemon's Prometheus metrics: what tcpreapd counts, and the HTTP
-// endpoint (GET /metrics, text format 0.0.4) a Prometheus server scrapes.
+// The daemon's Prometheus metrics: what tcpreapd counts, the process's own
+// health (process_*, as every Prometheus client library exports it), and
+// the HTTP endpoint (GET /metrics, text format 0.0.4) a Prometheus server
+// scrapes.
 //
 // Nothing of prometheus-cpp shows here; it is caught at its boundary, and
 // no method throws (but for std::bad_alloc).
@@ -84,12 +86,19 @@ class DaemonMetrics {
   // used. All 0 until set.
   void set_privileges(bool net_admin, bool net_raw, bool rst_fallback);
 
+  // tcpreap_sock_destroy_supported 1 when the kernel showed it can
+  // SOCK_DESTROY (reap/destroy_support.h), 0 when it cannot or could not be
+  // asked. 0 until set.
+  void set_sock_destroy_supported(bool supported);
+
   // A scan of `sockets_scanned` sockets took `seconds`: scans_total,
   // scan_duration_seconds, sockets_scanned, and the success timestamp (now).
   void scan_succeeded(double seconds, uint64_t sockets_scanned);
-  // A scan failed after `seconds`: scans_total and scan_errors_total, and
-  // its duration is observed; the rest stays as the last success left it.
-  void scan_failed(double seconds);
+  // A scan failed after `seconds`, for `why`: scans_total,
+  // scan_errors_total and scan_errors_by_cause_total{cause} (the cause
+  // derived from `why`, metrics/scan_error_cause.h), and its duration is
+  // observed; the rest stays as the last success left it.
+  void scan_failed(double seconds, const Error& why);
 
   // Creates, at 0, the series a policy's reaping will count - reaped (for
   // methods destroy and rst), would-reap and held back, for each of
@@ -143,7 +152,9 @@ class DaemonMetrics {
   // config_reloads_total{result="success"|"failure"} + 1.
   void config_reloaded(bool ok);
 
-  // Everything in the Prometheus text format 0.0.4, as a scrape returns it.
+  // Everything in the Prometheus text format 0.0.4, as a scrape returns it:
+  // tcpreap's families, then the standard process metrics (process_*, read
+  // from /proc/self at each scrape: metrics/process_collector.h).
   std::string text() const;
 
  private:

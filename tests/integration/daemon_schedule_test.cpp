@@ -1,4 +1,5 @@
-// tcpreapd never turns faster than its schedule, whatever the probes give.
+// tcpreapd never turns faster than its schedule, whatever the probes give;
+// and a reload that shortens the schedule takes effect at once.
 //
 // The case that once made it spin: a probe whose outcome is `gone` while the
 // socket is still there. The server ends of the connections here are bound
@@ -16,12 +17,14 @@
 // `floor`, plus the ones already under way at each end), not from timing.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -167,6 +170,46 @@ TEST_F(DaemonScheduleTest, ProbesDeferredByTheCapWaitForTheNextTurnNotLess) {
   EXPECT_GE(turns, 2) << "the deferred probes bring turns forward (scan.interval is 10s)";
   // One probe per turn, however many are due.
   EXPECT_LE(metric_value(text, "tcpreap_probes_sent_total"), metric_value(text, "tcpreap_scans_total")) << text;
+  expect_clean_stop(*d);
+}
+
+// A reload that shortens scan.interval takes effect at once: the next turn
+// is reckoned again from the last one's start under the new interval, not
+// left where the old interval put it. The old interval here is a minute, so
+// a turn still on the old schedule cannot fall into the window; under the
+// new one (1 s, from a start well over 1 s ago) the window sees several.
+TEST_F(DaemonScheduleTest, AReloadThatShortensTheIntervalReschedulesTheNextTurnAtOnce) {
+  const uint16_t mport = free_metrics_port();
+  auto config = [&](const char* interval) {
+    return std::string("scan: { interval: ") + interval + " }\n" +
+           "reap: { method: destroy }\n"
+           "metrics: { listen: \"127.0.0.1:" + std::to_string(mport) + "\" }\n"
+           "policies:\n"
+           "  - name: any\n"
+           "    match: { local_ports: [" + std::to_string(port_[0]) + "] }\n"
+           "    dead_when: { silent_for: 1h }\n";
+  };
+  const TempFile cfg(config("60s"));
+  auto d = start(cfg.path());
+  wait_up(*d, mport);
+  ASSERT_TRUE(eventually(*d, [&] { return metric(mport, "tcpreap_scans_total") >= 1; })) << d->output();
+
+  std::ofstream(cfg.path(), std::ios::trunc) << config("1s");
+  d->signal(SIGHUP);
+  const MetricLabels success{{"result", "success"}};
+  ASSERT_TRUE(eventually(*d, [&] { return counter(mport, "tcpreap_config_reloads_total", success) >= 1; }))
+      << d->output();
+
+  const auto from = Clock::now();
+  const double turns_before = metric(mport, "tcpreap_scans_total");
+  std::this_thread::sleep_for(3s);
+  const double turns = metric(mport, "tcpreap_scans_total") - turns_before;
+  const auto window = Clock::now() - from;
+  const double bound = std::chrono::duration<double>(window) / 1s + 2;
+  std::printf("%.0f turns in the %.2f s after the reload (at most %.1f)\n", turns,
+              std::chrono::duration<double>(window).count(), bound);
+  EXPECT_GE(turns, 2) << "the turns still follow the old 60 s interval:\n" << d->output();
+  EXPECT_LE(turns, bound) << "the daemon turned faster than its new interval allows";
   expect_clean_stop(*d);
 }
 

@@ -106,7 +106,8 @@ for cmd in list check reap kill; do
 done
 
 # --- 3. Every metric ------------------------------------------------------
-metrics=$(grep -ohE '"tcpreap_[a-z_]*"' "$source_dir"/lib/metrics/*.cpp | tr -d '"' | sort -u) || true
+# tcpreap's own families, and the standard process_* ones it exports too.
+metrics=$(grep -ohE '"(tcpreap|process)_[a-z_]*"' "$source_dir"/lib/metrics/*.cpp | tr -d '"' | sort -u) || true
 [[ $(wc -l <<<"$metrics") -ge 10 ]] || fail "found only $(wc -l <<<"$metrics") metric names in lib/metrics/*.cpp"
 for metric in $metrics; do
   has_word "${text[tcpreapd.8]}" "$metric" || fail "tcpreapd.8 does not document the metric $metric"

@@ -4,14 +4,16 @@
 #     Documentation= are found, the commands exist);
 #  2. `systemd-analyze security --offline=true` rates its exposure at most
 #     2.0, and it grants exactly CAP_NET_ADMIN and CAP_NET_RAW, no root;
-#  3. the directives the service depends on are there (notify, check-config
-#     before start and reload, watchdog, no restart loop on a bad config);
+#  3. the directives the service depends on are there (notify; a reload
+#     that signals the daemon, then checks the file; watchdog; no restart
+#     loop on a bad config, so no ExecStartPre=);
 #  4. every system call the daemon makes - run as the unit runs it: an
 #     unprivileged user with the two capabilities, starting, scanning,
 #     serving a scrape, reloading, stopping - is one its SystemCallFilter=
-#     allows, and so is every call of `--check-config` (ExecStartPre=).
+#     allows, and so is every call of `--check-config` (ExecReload=).
 # PID 1 is not systemd on the machines this runs on, so the unit is not
-# started; (4) is how its sandbox is checked against the real program.
+# started here; (4) is how its sandbox is checked against the real program.
+# systemd_service_test.sh runs the installed unit under a real systemd.
 #
 # Usage: systemd_unit_test.sh SOURCE_DIR TCPREAPD_BIN
 set -euo pipefail
@@ -73,10 +75,15 @@ expect() {
   grep -qxF -- "$1" "$unit" || fail "the unit lacks the line '$1'"
 }
 expect "Type=notify"
-expect "ExecStartPre=$tmp/tcpreapd --check-config --config $tmp/tcpreap.yaml"
 expect "ExecStart=$tmp/tcpreapd --config $tmp/tcpreap.yaml"
-expect "ExecReload=$tmp/tcpreapd --check-config --config $tmp/tcpreap.yaml"
-expect 'ExecReload=/bin/kill -HUP $MAINPID'
+# RestartPreventExitStatus= looks at the main process only: a failing
+# ExecStartPre= would be restarted every RestartSec=, forever.
+grep -n '^ExecStartPre=' "$unit" && fail "ExecStartPre= (above): a broken config would restart the unit forever"
+# SIGHUP first, so that the daemon's metrics see a broken file too; then
+# the check, so that `systemctl reload` fails on it. No /bin/kill (procps).
+reload=$(grep '^ExecReload=' "$unit")
+[[ $reload == "ExecReload=/bin/sh -c 'kill -HUP \${MAINPID}'"$'\n'"ExecReload=$tmp/tcpreapd --check-config --config $tmp/tcpreap.yaml" ]] ||
+  fail "ExecReload= should signal, then check; it is:"$'\n'"$reload"
 expect "Restart=on-failure"
 expect "RestartPreventExitStatus=78"
 expect "DynamicUser=yes"
@@ -147,7 +154,7 @@ check_calls() {
   echo "$what: $(wc -l <"$tmp/used") distinct system calls, all allowed"
 }
 
-# ExecStartPre=
+# ExecReload='s check
 strace -f -qq -o "$tmp/check.trace" -- "${as_unit[@]}" "$tmp/tcpreapd" --check-config --config "$tmp/tcpreap.yaml" >/dev/null ||
   fail "--check-config of the shipped config failed as the unit's user"
 check_calls "tcpreapd --check-config" "$tmp/check.trace"

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net/unique_fd.h"
@@ -94,6 +95,15 @@ TEST(DaemonMetrics, StartsAtZero) {
            R"(tcpreap_capability{capability="CAP_NET_ADMIN"} 0)",
            R"(tcpreap_capability{capability="CAP_NET_RAW"} 0)",
            "tcpreap_rst_fallback_available 0",
+           // Until the kernel has been asked, SOCK_DESTROY is not claimed.
+           "tcpreap_sock_destroy_supported 0",
+           // Every cause exists from the start, so rate() sees the first failure.
+           R"(tcpreap_scan_errors_by_cause_total{cause="buffer-overrun"} 0)",
+           R"(tcpreap_scan_errors_by_cause_total{cause="descriptors"} 0)",
+           R"(tcpreap_scan_errors_by_cause_total{cause="permission"} 0)",
+           R"(tcpreap_scan_errors_by_cause_total{cause="interrupted"} 0)",
+           R"(tcpreap_scan_errors_by_cause_total{cause="protocol"} 0)",
+           R"(tcpreap_scan_errors_by_cause_total{cause="other"} 0)",
        }) {
     EXPECT_TRUE(has_line(text, line)) << line << "\n" << text;
   }
@@ -102,8 +112,17 @@ TEST(DaemonMetrics, StartsAtZero) {
   EXPECT_FALSE(has_sample_starting(text, "tcpreap_suspect_connections")) << text;
 }
 
+// The standard process metrics, as client_golang and client_python name
+// them (process_stats_test.cpp checks their values).
+const std::vector<std::pair<std::string, std::string>> kProcessFamilies = {
+    {"process_cpu_seconds_total", "counter"}, {"process_open_fds", "gauge"},
+    {"process_max_fds", "gauge"},             {"process_virtual_memory_bytes", "gauge"},
+    {"process_resident_memory_bytes", "gauge"}, {"process_start_time_seconds", "gauge"},
+};
+
 // Prometheus conventions: help on every family, _total exactly on counters,
-// units in names, no addresses or ports as labels.
+// units in names, no addresses or ports as labels; tcpreap_ on every family
+// but the standard process ones.
 TEST(DaemonMetrics, EveryFamilyFollowsTheNamingConventions) {
   auto m = make();
   m.reaped("p", "destroy", "idle");
@@ -124,7 +143,9 @@ TEST(DaemonMetrics, EveryFamilyFollowsTheNamingConventions) {
       std::istringstream in(l.substr(7));
       std::string name, type;
       in >> name >> type;
-      EXPECT_EQ(name.rfind("tcpreap_", 0), 0u) << name;
+      const bool process = std::find(kProcessFamilies.begin(), kProcessFamilies.end(), std::pair(name, type)) !=
+                           kProcessFamilies.end();
+      EXPECT_TRUE(name.rfind("tcpreap_", 0) == 0 || process) << name << " " << type;
       EXPECT_NE(std::find(helped.begin(), helped.end(), name), helped.end()) << "no HELP for " << name;
       const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
       EXPECT_EQ(total, type == "counter") << name << " is a " << type;
@@ -133,7 +154,26 @@ TEST(DaemonMetrics, EveryFamilyFollowsTheNamingConventions) {
       EXPECT_EQ(l.find("port="), std::string::npos) << l;
     }
   }
-  EXPECT_EQ(families, 23) << text;
+  EXPECT_EQ(families, 25 + static_cast<int>(kProcessFamilies.size())) << text;
+}
+
+// A scrape, and text(), have the process's own health too, with the help
+// texts of the other client libraries.
+TEST(DaemonMetrics, TheProcessMetricsAreInEveryScrape) {
+  const auto text = make().text();
+  for (const auto& [name, type] : kProcessFamilies) {
+    EXPECT_TRUE(has_line(text, "# TYPE " + name + " " + type)) << name << "\n" << text;
+    EXPECT_TRUE(has_sample_starting(text, name + " ")) << name << "\n" << text;
+  }
+  EXPECT_TRUE(has_line(text, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds."))
+      << text;
+  EXPECT_TRUE(has_line(text, "# HELP process_open_fds Number of open file descriptors.")) << text;
+  EXPECT_TRUE(has_line(text, "# HELP process_max_fds Maximum number of open file descriptors.")) << text;
+  EXPECT_TRUE(has_line(text, "# HELP process_virtual_memory_bytes Virtual memory size in bytes.")) << text;
+  EXPECT_TRUE(has_line(text, "# HELP process_resident_memory_bytes Resident memory size in bytes.")) << text;
+  EXPECT_TRUE(
+      has_line(text, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds."))
+      << text;
 }
 
 TEST(DaemonMetrics, DryRunIsAGauge) {
@@ -190,7 +230,7 @@ TEST(DaemonMetrics, ScansCountDurationsAndTheLastSuccess) {
   m.scan_succeeded(0.003, 120);
   m.scan_succeeded(0.2, 80);
   const double after = now_seconds();
-  m.scan_failed(12);
+  m.scan_failed(12, Error(ENOBUFS, "receiving netlink reply"));
   const auto text = m.text();
   EXPECT_TRUE(has_line(text, "tcpreap_scans_total 3")) << text;
   EXPECT_TRUE(has_line(text, "tcpreap_scan_errors_total 1")) << text;
@@ -215,11 +255,43 @@ TEST(DaemonMetrics, ScansCountDurationsAndTheLastSuccess) {
   EXPECT_LE(at, after + 0.001);
 }
 
+// Each failure counts once in tcpreap_scan_errors_total (the name the
+// alert rules use) and once under its cause; scan_error_cause_test.cpp
+// checks which errors make which cause.
+TEST(DaemonMetrics, ScanFailuresCountByCause) {
+  auto m = make();
+  m.scan_failed(0.1, Error(ENOBUFS, "dumping IPv4 TCP sockets: receiving netlink reply"));
+  m.scan_failed(0.1, Error(ENOBUFS, "dumping IPv6 TCP sockets: receiving netlink reply"));
+  m.scan_failed(0.1, Error(EMFILE, "opening netlink socket (bus 4)"));
+  m.scan_failed(0.1, Error(0, "truncated netlink message: 7 bytes left at offset 20"));
+  const auto text = m.text();
+  EXPECT_TRUE(has_line(text, "# TYPE tcpreap_scan_errors_by_cause_total counter")) << text;
+  EXPECT_TRUE(has_line(text, "tcpreap_scan_errors_total 4")) << text;
+  EXPECT_TRUE(has_line(text, "tcpreap_scans_total 4")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_scan_errors_by_cause_total{cause="buffer-overrun"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_scan_errors_by_cause_total{cause="descriptors"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_scan_errors_by_cause_total{cause="protocol"} 1)")) << text;
+  for (const char* cause : {"permission", "interrupted", "other"})
+    EXPECT_TRUE(has_line(text, std::string(R"(tcpreap_scan_errors_by_cause_total{cause=")") + cause + "\"} 0"))
+        << cause << "\n" << text;
+  int series = 0;
+  for (const auto& l : lines_of(text)) series += l.rfind("tcpreap_scan_errors_by_cause_total{", 0) == 0;
+  EXPECT_EQ(series, 6) << "a closed set of causes";
+}
+
+TEST(DaemonMetrics, SockDestroySupportIsAGauge) {
+  auto m = make();
+  m.set_sock_destroy_supported(true);
+  EXPECT_TRUE(has_line(m.text(), "tcpreap_sock_destroy_supported 1"));
+  m.set_sock_destroy_supported(false);
+  EXPECT_TRUE(has_line(m.text(), "tcpreap_sock_destroy_supported 0"));
+}
+
 TEST(DaemonMetrics, AFailedScanLeavesTheLastSuccessAlone) {
   auto m = make();
   m.scan_succeeded(0.01, 7);
   const double at = value_of(m.text(), "tcpreap_last_scan_success_timestamp_seconds");
-  m.scan_failed(0.01);
+  m.scan_failed(0.01, Error(ENOBUFS, "receiving netlink reply"));
   const auto text = m.text();
   EXPECT_TRUE(has_line(text, "tcpreap_sockets_scanned 7")) << text;
   EXPECT_EQ(value_of(text, "tcpreap_last_scan_success_timestamp_seconds"), at);
@@ -359,9 +431,9 @@ TEST(DaemonMetrics, ReloadsCountByResult) {
 
 TEST(DaemonMetrics, MovesKeepTheCounts) {
   auto m = make();
-  m.scan_failed(0.1);
+  m.scan_failed(0.1, Error(ENOBUFS, "receiving netlink reply"));
   DaemonMetrics moved(std::move(m));
-  moved.scan_failed(0.1);
+  moved.scan_failed(0.1, Error(ENOBUFS, "receiving netlink reply"));
   DaemonMetrics assigned("0", "0");
   assigned = std::move(moved);
   const auto text = assigned.text();
@@ -459,7 +531,7 @@ TEST(DaemonMetricsListen, AnAddressInUseIsAnErrorNotAThrow) {
   EXPECT_EQ(status.error().errnum(), EADDRINUSE) << status.error().message();
   EXPECT_NE(status.error().message().find(address), std::string::npos) << status.error().message();
   // Still usable, and free to try elsewhere.
-  m.scan_failed(1);
+  m.scan_failed(1, Error(ENOBUFS, "receiving netlink reply"));
   EXPECT_TRUE(has_line(m.text(), "tcpreap_scans_total 1"));
   const uint16_t port = free_loopback_port();
   const auto retry = m.listen("127.0.0.1:" + std::to_string(port));

@@ -56,6 +56,9 @@ class FakeDestroyKernel {
   // is ENOENT, of one that does removes it unless `refuse` names an errno.
   std::set<uint64_t> alive;
   std::function<int(uint64_t cookie)> refuse = [](uint64_t) { return 0; };
+  // Non-zero: every request fails with this errno before any lookup, as a
+  // kernel without CONFIG_INET_DIAG_DESTROY answers EOPNOTSUPP.
+  int every_request_fails = 0;
   size_t answers_per_datagram = 10;
 
   // Faults, by send number (0 = the first send over all sockets opened).
@@ -113,7 +116,9 @@ class FakeDestroyKernel {
         k_.requests.push_back(req);
         const uint64_t cookie = static_cast<uint64_t>(req.id.idiag_cookie[1]) << 32 | req.id.idiag_cookie[0];
         int e = ENOENT;
-        if (k_.alive.contains(cookie)) {
+        if (k_.every_request_fails != 0) {
+          e = k_.every_request_fails;
+        } else if (k_.alive.contains(cookie)) {
           e = k_.refuse(cookie);
           if (e == 0) k_.alive.erase(cookie);
         }
