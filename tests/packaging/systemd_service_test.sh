@@ -5,9 +5,10 @@
 #  1. after `dpkg -i` the unit is active as Type=notify; its main process runs
 #     as a dynamic user with CapEff exactly CAP_NET_ADMIN|CAP_NET_RAW and
 #     NoNewPrivs; `systemd-analyze security` rates it at most 2.0;
-#  2. real work in the sandbox: of two idle clients in network namespaces of
-#     their own, the one whose link went down silently is reaped (the server
-#     sees ECONNABORTED) after an unanswered probe, the live one is kept;
+#  2. real work in the sandbox: of two idle clients (network namespaces of
+#     their own on a bridge), the one whose link went down silently is reaped
+#     (the server sees ECONNABORTED) after an unanswered probe, the live one
+#     answers its probes and is kept;
 #  3. `systemctl reload` takes a good config; a broken one fails the reload,
 #     the daemon keeps its PID and its old policy (which still reaps), status
 #     and journal say file:line:column, and the metrics say
@@ -78,6 +79,13 @@ for tool in debootstrap systemd-nspawn nsenter flock dpkg-buildpackage dpkg-deb;
   command -v "$tool" > /dev/null ||
     fail "$tool not found (apt-get install debootstrap systemd-container dpkg-dev debhelper)"
 done
+# What a killed run left (its trap never ran): its overlay and scratch files,
+# unless its container still runs (then the overlay is busy: left alone).
+for old in "${run%.*}".*; do
+  [[ -d $old && ${old##*.} =~ ^[0-9]+$ ]] && ! kill -0 "${old##*.}" 2>/dev/null || continue
+  if mountpoint -q "$old/root"; then umount "$old/root" 2>/dev/null || continue; fi
+  rm -rf --one-file-system "$old"
+done
 mkdir -p "$run/out"
 
 # --- the package ------------------------------------------------------------
@@ -108,8 +116,10 @@ packages=$(
 key=$(echo "$suite $packages" | sha256sum | cut -c1-12)
 root=$cache/$suite-$key
 mkdir -p "$cache"
+# Runs share the lock while they use a root; building one takes it alone.
 exec {lock}> "$cache/lock"
-flock -x "$lock"
+flock -s "$lock"
+[[ -d $root ]] || { flock -u "$lock"; flock -x "$lock"; }
 if [[ ! -d $root ]]; then
   step "building the root file system $root (once)"
   # Under the lock nothing else builds or uses a root: what is left is
@@ -129,7 +139,7 @@ if [[ ! -d $root ]]; then
   mv "$building/root" "$root"
   rmdir "$building"
 fi
-# Shared from here on: other runs may use the root too, none may remove it.
+# Shared from here on (again): other runs may use the root, none removes it.
 flock -s "$lock"
 echo "root file system: $root"
 
@@ -209,8 +219,8 @@ wait_for "tcpreapd active after install" 30 active
 [[ $(prop Type) == notify ]] || fail "Type=$(prop Type), not notify"
 pid=$(prop MainPID)
 [[ $pid -gt 0 ]] || fail "no main process"
-status=$(in_ct cat "/proc/$pid/status")
-field() { awk -v f="$1:" '$1 == f { print $2 }' <<< "$status"; }
+proc_status=$(in_ct cat "/proc/$pid/status")
+field() { awk -v f="$1:" '$1 == f { print $2 }' <<< "$proc_status"; }
 uid=$(field Uid)
 [[ $(field CapEff) == 0000000000003000 ]] || fail "CapEff $(field CapEff), not 0000000000003000 (CAP_NET_ADMIN|CAP_NET_RAW)"
 [[ $(field NoNewPrivs) == 1 ]] || fail "NoNewPrivs $(field NoNewPrivs)"
@@ -226,8 +236,7 @@ exposure=$(sed -n 's/.*: \([0-9.]*\) .*/\1/p' <<< "$security")
 
 # --- 2. real work ------------------------------------------------------------------
 step "a good config by systemctl reload"
-# Two lines after the head, silent_for is on line 7: the broken config below
-# breaks it there.
+# silent_for is on line 7: the broken config below breaks it there.
 good='scan: { interval: 1s }
 reap: { method: auto }
 metrics: { listen: "127.0.0.1:10126" }
