@@ -25,7 +25,7 @@
 #include "cycle/turn_schedule.h"
 #include "log/event_log.h"
 #include "log/log_target.h"
-#include "log/socket_owner.h"
+#include "diag/socket_owner.h"
 #include "metrics/daemon_metrics.h"
 #include "privilege/capabilities.h"
 #include "reap/destroy_support.h"

@@ -10,8 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "diag/tcp_socket.h"
-#include "filter/socket_filter.h"
+#include "config/match.h"
 #include "net/ip_address.h"
 #include "net/port_range.h"
 #include "net/tcp_state.h"
@@ -25,26 +24,6 @@ struct SourceMark {
   int line = 0;
   int column = 0;
   bool operator==(const SourceMark&) const = default;
-};
-
-// Which sockets a policy or a protect rule is about. Every non-empty list
-// must hold (one of its items does); an empty list means any.
-struct Match {
-  std::vector<PortRange> local_ports;
-  std::vector<PortRange> remote_ports;
-  std::vector<PortRange> ports;  // at either end
-  std::vector<Cidr> local;       // local address prefixes
-  std::vector<Cidr> remote;      // remote address prefixes
-  StateSet states;
-
-  bool matches(const TcpSocket& s) const;
-  // The port and prefix lists as kernel-filter groups (states aside: they
-  // go in the dump's state mask).
-  std::vector<AnyOf> to_groups() const;
-  // Whether every socket this match selects is also selected by `other`
-  // (used to find policies that can never decide).
-  bool is_covered_by(const Match& other) const;
-  bool operator==(const Match&) const = default;
 };
 
 // `dead_when.in_state_for`: dead once in `state` for at least `after`.

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "config/config_loader.h"
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 

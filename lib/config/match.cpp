@@ -1,6 +1,6 @@
-#include <algorithm>
+#include "config/match.h"
 
-#include "config/config.h"
+#include <algorithm>
 
 namespace tcpreap {
 

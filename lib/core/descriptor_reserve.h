@@ -15,7 +15,7 @@
 
 #include <vector>
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 

@@ -6,7 +6,7 @@
 #include <span>
 
 #include "core/error.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 namespace tcpreap {
 

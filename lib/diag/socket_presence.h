@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "netlink/netlink_transport.h"
 
 namespace tcpreap {

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 namespace tcpreap {
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "net/ip_address.h"
 #include "net/port_range.h"
 #include "net/tcp_state.h"

@@ -39,10 +39,10 @@
 
 #include "config/config.h"
 #include "decide/verdict.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "log/log_target.h"
 #include "log/rate_limiter.h"
-#include "log/socket_owner.h"
+#include "diag/socket_owner.h"
 #include "reap/reap_outcome.h"
 #include "verify/probe_outcome.h"
 

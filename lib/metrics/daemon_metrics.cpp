@@ -25,7 +25,7 @@
 
 #include "metrics/process_collector.h"
 #include "metrics/scan_error_cause.h"
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 namespace {

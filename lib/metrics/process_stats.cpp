@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <charconv>
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "reap/reap_outcome.h"
 
 namespace tcpreap {

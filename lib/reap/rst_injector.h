@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "reap/reap_outcome.h"
 
 namespace tcpreap {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "diag/socket_presence.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "netlink/netlink_transport.h"
 #include "reap/reap_outcome.h"
 

@@ -10,7 +10,7 @@
 
 #include "config/config.h"
 #include "decide/verdict.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "verify/probe_outcome.h"
 
 namespace tcpreap {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 namespace tcpreap {
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "verify/probe_outcome.h"
 #include "wire/challenge_ack.h"
 

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "wire/neighbour_pins.h"
 #include "wire/packet_capture.h"
 #include "wire/raw_sender.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 #include "wire/tcp_packet.h"
 
 namespace tcpreap {

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "net/ip_address.h"
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 #include "wire/tcp_packet.h"
 
 namespace tcpreap {

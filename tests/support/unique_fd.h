@@ -1,7 +1,7 @@
 #pragma once
 // Tests own their fds with the library's UniqueFd.
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap::test {
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 namespace {

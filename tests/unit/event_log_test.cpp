@@ -21,8 +21,8 @@
 
 #include "log/log_target.h"
 #include "log/rate_limiter.h"
-#include "log/socket_owner.h"
-#include "net/unique_fd.h"
+#include "diag/socket_owner.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 namespace {

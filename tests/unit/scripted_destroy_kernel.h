@@ -26,7 +26,7 @@
 
 #include "diag/inet_diag_decoder.h"
 #include "diag/socket_presence.h"
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 #include "netlink/netlink_transport.h"
 #include "unit/netlink_builder.h"
 

@@ -18,7 +18,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 #include "wire/packet_capture.h"
 
 namespace tcpreap {

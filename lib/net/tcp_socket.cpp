@@ -1,4 +1,4 @@
-#include "diag/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "log/socket_owner.h"
+#include "diag/socket_owner.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <memory>
 #include <string_view>
 
-#include "net/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace tcpreap {
 
