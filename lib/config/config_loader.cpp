@@ -693,7 +693,7 @@ class Loader {
       first.emplace(state, std::pair(*name, key_pos));
       if (match_states && !match_states->contains(state)) {
         std::string names;
-        for (const std::string& n : state_filter_names(*match_states)) names += (names.empty() ? "" : ", ") + n;
+        for (const std::string& n : match_states->names()) names += (names.empty() ? "" : ", ") + n;
         error(key_value, "state " + quoted(*name) + " is not among the match's states (" + names + ")");
       }
       const YAML::Node value = it->second;

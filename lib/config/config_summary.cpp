@@ -1,21 +1,10 @@
 #include "config/config_summary.h"
 
-#include <array>
-
 #include "config/duration.h"
 
 namespace tcpreap {
 
 namespace {
-
-// ss(8)'s name for each single state, by kernel number; TCP_NEW_SYN_RECV
-// (12) goes with syn-recv and has no name of its own.
-constexpr std::array<const char*, 12> kStateNames{
-    nullptr,     "established", "syn-sent",   "syn-recv", "fin-wait-1", "fin-wait-2",
-    "time-wait", "closed",      "close-wait", "last-ack", "listening",  "closing",
-};
-
-constexpr uint32_t bit(TcpState s) { return 1u << static_cast<unsigned>(s); }
 
 // "a", "a or b", "a, b or c" (and likewise with "and").
 std::string join(const std::vector<std::string>& parts, const char* last_word) {
@@ -47,7 +36,7 @@ std::string match_text(const Match& m) {
   if (!m.ports.empty()) conditions.push_back("port " + ports_text(m.ports) + " at either end");
   if (!m.local.empty()) conditions.push_back("local address in " + prefixes_text(m.local));
   if (!m.remote.empty()) conditions.push_back("remote address in " + prefixes_text(m.remote));
-  const std::vector<std::string> states = state_filter_names(m.states);
+  const std::vector<std::string> states = m.states.names();
   const bool any_state = states.size() == 1 && states[0] == "all";
   if (any_state && conditions.empty()) return "every socket";
   std::string out = any_state ? "sockets" : join(states, "or") + " sockets";
@@ -75,8 +64,9 @@ std::string policy_text(const Policy& p, bool dry_run) {
   if (p.dead_when.unacked_for)
     dead.push_back("its data has gone unacknowledged for " + format_duration(*p.dead_when.unacked_for));
   for (const StateTimeout& t : p.dead_when.in_state_for) {
-    const char* name = t.state < kStateNames.size() && kStateNames[t.state] ? kStateNames[t.state] : "?";
-    dead.push_back("it has been in state " + std::string(name) + " for " + format_duration(t.after));
+    const auto names = t.state < 32 ? StateSet(1u << t.state).names() : std::vector<std::string>{};
+    dead.push_back("it has been in state " + (names.empty() ? std::string("?") : names[0]) + " for " +
+                   format_duration(t.after));
   }
   out += join(dead, "or");
   out += dry_run ? ", and would be reaped" : ", and is reaped";
@@ -105,16 +95,6 @@ std::string policy_text(const Policy& p, bool dry_run) {
 }
 
 }  // namespace
-
-std::vector<std::string> state_filter_names(StateSet s) {
-  if (s == StateSet::all()) return {"all"};
-  if (s == StateSet::connected()) return {"connected"};
-  if (s == StateSet(StateSet::connected().mask() & ~bit(TcpState::kSynSent))) return {"synchronized"};
-  std::vector<std::string> out;
-  for (size_t state = 1; state < kStateNames.size(); ++state)
-    if (s.contains(static_cast<uint8_t>(state))) out.emplace_back(kStateNames[state]);
-  return out;
-}
 
 std::string describe(const Config& c) {
   std::string out = "Every " + format_duration(c.scan_interval) + " tcpreap scans TCP sockets and ";

@@ -2,7 +2,6 @@
 // What a config will do, in words: for `tcpreap check` and the start-up log.
 
 #include <string>
-#include <vector>
 
 #include "config/config.h"
 
@@ -14,10 +13,5 @@ namespace tcpreap {
 // counts as dead, confirm, its cap, per-peer limit, and verification with
 // its cap on probes per scan).
 std::string describe(const Config& c);
-
-// The ss(8) filter names of a set of states: the group name when the set is
-// exactly "all", "connected" or "synchronized", otherwise one name per state
-// in kernel order ("established", "close-wait"). Empty for an empty set.
-std::vector<std::string> state_filter_names(StateSet s);
 
 }  // namespace tcpreap

@@ -17,6 +17,10 @@ constexpr uint32_t kConnected = bit(TcpState::kEstablished) | bit(TcpState::kSyn
                                 bit(TcpState::kFinWait1) | bit(TcpState::kFinWait2) |
                                 bit(TcpState::kCloseWait) | bit(TcpState::kLastAck) |
                                 bit(TcpState::kClosing);
+constexpr uint32_t kSynchronized = kConnected & ~bit(TcpState::kSynSent);
+
+// The first kNames entry naming each single state is its name; "listen"
+// (after "listening") is only read.
 
 // The names of ss(8)'s STATE-FILTER.
 constexpr std::array<StateName, 15> kNames{{
@@ -34,7 +38,7 @@ constexpr std::array<StateName, 15> kNames{{
     {"closing", bit(TcpState::kClosing)},
     {"all", StateSet::all().mask()},
     {"connected", kConnected},
-    {"synchronized", kConnected & ~bit(TcpState::kSynSent)},
+    {"synchronized", kSynchronized},
 }};
 
 }  // namespace
@@ -48,6 +52,26 @@ const char* state_label(uint8_t kernel_state) {
 }
 
 StateSet StateSet::connected() { return StateSet(kConnected); }
+
+StateSet StateSet::synchronized() { return StateSet(kSynchronized); }
+
+std::vector<std::string> StateSet::names() const {
+  for (uint32_t group : {all().mask(), kConnected, kSynchronized})
+    if (mask_ == group)
+      for (const auto& n : kNames)
+        if (n.mask == group) return {std::string(n.name)};
+  std::vector<std::string> out;
+  for (unsigned state = 0; state < 32; ++state) {
+    if (!contains(static_cast<uint8_t>(state))) continue;
+    for (const auto& n : kNames) {
+      if (n.mask == (1u << state)) {
+        out.emplace_back(n.name);
+        break;
+      }
+    }
+  }
+  return out;
+}
 
 Result<StateSet> StateSet::parse_list(std::string_view text) {
   uint32_t mask = 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -40,6 +41,10 @@ class StateSet {
   static constexpr StateSet all() { return StateSet(0x1ffe); }
   // What `ss` shows without -a: the states of a connection with a peer.
   static StateSet connected();
+  // The connected states past the handshake: both ends have agreed on
+  // sequence numbers, so the socket answers an out-of-window SYN with a
+  // challenge ACK (RFC 5961) and an in-window RST closes it.
+  static StateSet synchronized();
 
   // A comma-separated list of `ss` state filter names: "established",
   // "close-wait,fin-wait-1", or the groups "all", "connected", "synchronized".
@@ -55,6 +60,12 @@ class StateSet {
   // The mask to send: SYN-RECV also asks for request sockets (TCP_NEW_SYN_RECV).
   uint32_t kernel_mask() const;
   bool operator==(const StateSet&) const = default;
+
+  // The ss(8) filter names parse_list reads back to this set: the group name
+  // when it is exactly "all", "connected" or "synchronized", otherwise one
+  // name per state in kernel order ("established", "close-wait"). Empty for
+  // an empty set.
+  std::vector<std::string> names() const;
 
  private:
   uint32_t mask_ = 0;

@@ -41,7 +41,7 @@ constexpr int kMaxRsts = 3;
 // verifying) the decided socket may have closed and a new connection taken
 // its 4-tuple. Both are sent only while a lookup finds the decided socket
 // (its cookie) holding the 4-tuple, still synchronized.
-bool still_ours(const TupleHolder& h) { return h.itself() && synchronized_state(h.state); }
+bool still_ours(const TupleHolder& h) { return h.itself() && StateSet::synchronized().contains(h.state); }
 
 std::string gone_detail(const TupleHolder& h) {
   if (h.itself()) return std::string("it has closed since it was dumped (now ") + state_label(h.state) + ")";
@@ -51,7 +51,7 @@ std::string gone_detail(const TupleHolder& h) {
 // Whether the learner would send this socket a SYN (else it refuses it,
 // saying why, and nothing needs looking up).
 bool would_be_asked(const TcpSocket& s) {
-  return synchronized_state(s.state) && wire_flow(s) && s.local_port != 0 && s.remote_port != 0;
+  return StateSet::synchronized().contains(s.state) && wire_flow(s) && s.local_port != 0 && s.remote_port != 0;
 }
 
 // What every reset() call uses, opened once in the injector's namespace.

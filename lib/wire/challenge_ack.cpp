@@ -11,20 +11,6 @@
 
 namespace tcpreap {
 
-bool synchronized_state(uint8_t state) {
-  switch (static_cast<TcpState>(state)) {
-    case TcpState::kEstablished:
-    case TcpState::kFinWait1:
-    case TcpState::kFinWait2:
-    case TcpState::kCloseWait:
-    case TcpState::kLastAck:
-    case TcpState::kClosing:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::optional<Flow> wire_flow(const TcpSocket& s) {
   auto canonical = [](const IpAddress& a) {
     if (a.family == Family::kIPv4) return IpAddress::v4(a.bytes.data());  // zero the unused 12 bytes
@@ -125,7 +111,7 @@ void LearnCall::admit(std::span<const TcpSocket* const> sockets, std::span<const
     const TcpSocket& s = *sockets[i];
     Challenge& c = out_[i];
     c.answer = ChallengeAnswer::kRefused;
-    if (!synchronized_state(s.state)) {
+    if (!StateSet::synchronized().contains(s.state)) {
       c.detail = std::string("state ") + state_label(s.state) +
                  ": only a synchronized connection (ESTABLISHED, CLOSE-WAIT, FIN-WAIT, ...) answers a SYN with a "
                  "challenge ACK; not touched";

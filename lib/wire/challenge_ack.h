@@ -72,10 +72,6 @@ struct Challenge {
   std::string note;    // what was found of the neighbour, when it was looked at
 };
 
-// Whether SYNs can ask a socket in `state` (kernel numbering): ESTABLISHED,
-// FIN-WAIT-1/2, CLOSE-WAIT, LAST-ACK, CLOSING.
-bool synchronized_state(uint8_t state);
-
 // The socket's local -> peer direction as it appears in packets (a
 // dual-stack IPv6 socket with an IPv4 peer speaks IPv4); nothing when its
 // ends are of two families.

@@ -119,22 +119,6 @@ policies:
             "on the first scan it looks dead.");
 }
 
-TEST(ConfigSummary, StateNamesAreTheOnesTheConfigTakes) {
-  EXPECT_EQ(state_filter_names(StateSet::all()), std::vector<std::string>{"all"});
-  EXPECT_EQ(state_filter_names(StateSet::connected()), std::vector<std::string>{"connected"});
-  EXPECT_EQ(state_filter_names(*StateSet::parse_list("synchronized")), std::vector<std::string>{"synchronized"});
-  EXPECT_TRUE(state_filter_names(StateSet()).empty());
-  EXPECT_EQ(state_filter_names(StateSet::of(TcpState::kEstablished) | StateSet::of(TcpState::kCloseWait)),
-            (std::vector<std::string>{"established", "close-wait"}));
-  // Every single state's name reads back as that state.
-  for (unsigned s = 1; s <= 11; ++s) {
-    const StateSet one(1u << s);
-    const auto names = state_filter_names(one);
-    ASSERT_EQ(names.size(), 1u) << s;
-    EXPECT_EQ(*StateSet::parse_list(names[0]), one) << names[0];
-  }
-}
-
 TEST(ConfigSummary, DescribesTheCapsOnProbesAndReapsPerMinute) {
   const Config c = load(R"(scan:
   interval: 1s

@@ -64,13 +64,6 @@ TEST(WireFlow, DualStackSocketWithIPv4PeerSpeaksIPv4) {
   EXPECT_FALSE(wire_flow(s)) << "ends of two families are no connection on the wire";
 }
 
-TEST(SynchronizedState, OnlyStatesThatAnswerASynWithAChallengeAck) {
-  for (uint8_t st = 1; st <= 12; ++st) {
-    const bool expected = st == 1 || st == 4 || st == 5 || st == 8 || st == 9 || st == 11;
-    EXPECT_EQ(synchronized_state(st), expected) << int{st};
-  }
-}
-
 TEST(ProbeLine, SaysNumberPolicyFiguresAndResult) {
   TcpSocket s;
   s.family = Family::kIPv4;

@@ -1,8 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "net/ip_address.h"
-#include "net/port_range.h"
-#include "net/tcp_state.h"
+
+#include <gtest/gtest.h>
 
 namespace tcpreap {
 namespace {
@@ -61,64 +59,6 @@ TEST(Cidr, ContainsLikeTheKernelFilter) {
   const Cidr any4 = *Cidr::parse("0.0.0.0/0");
   EXPECT_TRUE(any4.contains(*IpAddress::parse("::ffff:1.2.3.4")));
   EXPECT_FALSE(any4.contains(*IpAddress::parse("::1")));
-}
-
-TEST(PortRange, ParsesPortsRangesAndLists) {
-  EXPECT_EQ(*PortRange::parse("2181"), (PortRange{2181, 2181}));
-  EXPECT_EQ(*PortRange::parse("30000-32767"), (PortRange{30000, 32767}));
-  EXPECT_EQ(*PortRange::parse("0-65535"), (PortRange{0, 65535}));
-  EXPECT_TRUE(PortRange::parse("0-65535")->is_any());
-  auto list = PortRange::parse_list("80,443,8000-8100");
-  ASSERT_TRUE(list.ok());
-  EXPECT_EQ(list->size(), 3u);
-  EXPECT_EQ((*list)[2], (PortRange{8000, 8100}));
-  for (const char* bad : {"", "65536", "-1", "80-", "-80", "a", "80,", "1-2-3", " 80"})
-    EXPECT_FALSE(PortRange::parse_list(bad).ok()) << bad;
-  EXPECT_EQ(PortRange::parse("9-8").error().message(), "'9-8': the range's first port is above its last");
-  EXPECT_EQ(PortRange::parse("70000").error().message(),
-            "'70000' is not a port or port range (0-65535, e.g. 2181 or 30000-32767)");
-}
-
-TEST(StateSet, ParsesSsNamesAndGroups) {
-  EXPECT_EQ(StateSet::parse_list("established")->mask(), 1u << 1);
-  EXPECT_EQ(StateSet::parse_list("close-wait,fin-wait-1")->mask(), (1u << 8) | (1u << 4));
-  EXPECT_EQ(StateSet::parse_list("listen")->mask(), 1u << 10);
-  EXPECT_EQ(*StateSet::parse_list("all"), StateSet::all());
-  EXPECT_EQ(*StateSet::parse_list("connected"), StateSet::connected());
-  EXPECT_FALSE(StateSet::parse_list("synchronized")->contains(2));
-  EXPECT_TRUE(StateSet::parse_list("synchronized")->contains(1));
-  auto bad = StateSet::parse_list("established,nosuch");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().message().rfind("unknown TCP state 'nosuch' (known: established, ", 0), 0u);
-  EXPECT_FALSE(StateSet::parse_list("").ok());
-}
-
-TEST(StateSet, NeverAsksForEveryBit) {
-  // ~0 would also walk the bind hash (TCP_BOUND_INACTIVE, 13) on 6.8+.
-  EXPECT_EQ(StateSet::all().kernel_mask(), 0x1ffeu);
-  EXPECT_EQ(StateSet::of(TcpState::kSynRecv).kernel_mask(), (1u << 3) | (1u << 12));
-  EXPECT_EQ(StateSet::of(TcpState::kEstablished).kernel_mask(), 1u << 1);
-}
-
-TEST(StateSet, LabelsAsSs) {
-  EXPECT_STREQ(state_label(1), "ESTAB");
-  EXPECT_STREQ(state_label(8), "CLOSE-WAIT");
-  EXPECT_STREQ(state_label(12), "SYN-RECV");
-  EXPECT_STREQ(state_label(200), "UNKNOWN");
-}
-
-}  // namespace
-}  // namespace tcpreap
-
-namespace tcpreap {
-namespace {
-
-// Request sockets are dumped for TCP_NEW_SYN_RECV and reported as SYN-RECV.
-TEST(StateSet, ReportedSynRecvMatchesEitherSynRecvBit) {
-  EXPECT_TRUE(StateSet::of(TcpState::kNewSynRecv).contains_reported(3));
-  EXPECT_TRUE(StateSet::of(TcpState::kSynRecv).contains_reported(3));
-  EXPECT_FALSE(StateSet::of(TcpState::kEstablished).contains_reported(3));
-  EXPECT_TRUE(StateSet::of(TcpState::kEstablished).contains_reported(1));
 }
 
 }  // namespace
