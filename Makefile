@@ -73,6 +73,10 @@ fuzz: test-deps
 	rm -rf build-fuzz/neighbour-corpus && mkdir -p build-fuzz/neighbour-corpus
 	./build-fuzz/tests/fuzz/neighbour_dump_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/neighbour- build-fuzz/neighbour-corpus
+	rm -rf build-fuzz/destroy-corpus && mkdir -p build-fuzz/destroy-corpus
+	./build-fuzz/tests/fuzz/destroy_seed_maker build-fuzz/destroy-corpus
+	./build-fuzz/tests/fuzz/destroy_answer_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/destroy- build-fuzz/destroy-corpus
 
 # The benchmarks (numbers, not assertions): tests/bench/README.md. probe_bench
 # uses the kernel-test helpers, so it is built with the tests (GoogleTest).

@@ -8,9 +8,9 @@
 
 #include "config/config_loader.h"
 #include "config/config_summary.h"
-#include "tcpreap/config_loading.h"
-#include "tcpreap/exit_codes.h"
-#include "tcpreap/option_parser.h"
+#include "program/command_config.h"
+#include "program/command_line.h"
+#include "program/exit_codes.h"
 
 namespace tcpreap {
 
@@ -28,26 +28,15 @@ constexpr const char* kUsage =
 int run_check_command(int argc, char** argv) {
   static const option kLong[] = {
       {"config", required_argument, nullptr, 'c'}, {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
+  const ProgramMessages say("tcpreap check");
   std::string path = kDefaultConfigPath;
-  auto usage_error = [](const std::string& message) {
-    std::fprintf(stderr, "tcpreap check: %s\nTry 'tcpreap check --help'.\n", message.c_str());
-    return exit_code::kUsage;
-  };
-  OptionParser options(argc, argv, ":c:h", kLong);
-  while (true) {
-    auto next = options.next();
-    if (std::holds_alternative<OptionParser::End>(next)) break;
-    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
-    const auto opt = std::get<OptionParser::Opt>(next);
-    if (opt.code == 'h') {
-      std::fputs(kUsage, stdout);
-      return exit_code::kOk;
-    }
-    path = opt.value;  // 'c'
-  }
-  if (options.operand_index() < argc)
-    return usage_error(std::string("unexpected argument '") + argv[options.operand_index()] + "'");
-  auto config = load_config_or_report(path, "check");
+  CommandLine command_line(say, kUsage, argc, argv, ":c:h", kLong);
+  if (auto done = command_line.read_options([&](int, const char* value) -> std::optional<int> {
+        path = value;  // 'c'
+        return std::nullopt;
+      }))
+    return *done;
+  auto config = command_config(path, say);
   if (!config) return exit_code::kConfig;
   std::printf("%s is valid.\n%s\n", path.c_str(), describe(*config).c_str());
   return exit_code::kOk;

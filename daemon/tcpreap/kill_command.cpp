@@ -12,8 +12,9 @@
 #include "reap/reaper.h"
 #include "report/reap_report.h"
 #include "report/socket_table.h"
-#include "tcpreap/exit_codes.h"
-#include "tcpreap/option_parser.h"
+#include "program/command_line.h"
+#include "program/exit_codes.h"
+#include "program/program_messages.h"
 
 namespace tcpreap {
 
@@ -32,16 +33,6 @@ constexpr const char* kUsage =
     "\n"
     "Exit status: 0 the connection is gone, 1 no such connection or the\n"
     "action failed, 2 bad arguments.\n";
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "tcpreap kill: %s\nTry 'tcpreap kill --help'.\n", message.c_str());
-  return exit_code::kUsage;
-}
-
-int failed(const std::string& message) {
-  std::fprintf(stderr, "tcpreap kill: %s\n", message.c_str());
-  return exit_code::kFailure;
-}
 
 struct Endpoint {
   IpAddress address;
@@ -81,27 +72,22 @@ struct Collect final : SocketSink {
 int run_kill_command(int argc, char** argv) {
   static const option kLong[] = {
       {"method", required_argument, nullptr, 'm'}, {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
+  const ProgramMessages say("tcpreap kill");
   ReapMethod method = ReapMethod::kAuto;
-  OptionParser options(argc, argv, ":m:h", kLong);
-  while (true) {
-    auto next = options.next();
-    if (std::holds_alternative<OptionParser::End>(next)) break;
-    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
-    const auto [code, value] = std::get<OptionParser::Opt>(next);
-    if (code == 'h') {
-      std::fputs(kUsage, stdout);
-      return exit_code::kOk;
-    }
+  CommandLine command_line(say, kUsage, argc, argv, ":m:h", kLong);
+  auto on_option = [&](int, const char* value) -> std::optional<int> {
     auto m = parse_reap_method(value);  // 'm'
-    if (!m) return usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
+    if (!m) return say.usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
     method = *m;
-  }
-  const int first = options.operand_index();
-  if (argc - first != 2) return usage_error("give the two endpoints: LOCAL_ADDR:PORT REMOTE_ADDR:PORT");
-  auto local = parse_endpoint(argv[first]);
-  if (!local) return usage_error(local.error().message());
-  auto remote = parse_endpoint(argv[first + 1]);
-  if (!remote) return usage_error(remote.error().message());
+    return std::nullopt;
+  };
+  if (auto done = command_line.read_options(on_option, CommandLine::Operands::kTaken)) return *done;
+  const auto endpoints = command_line.operands();
+  if (endpoints.size() != 2) return say.usage_error("give the two endpoints: LOCAL_ADDR:PORT REMOTE_ADDR:PORT");
+  auto local = parse_endpoint(endpoints[0]);
+  if (!local) return say.usage_error(local.error().message());
+  auto remote = parse_endpoint(endpoints[1]);
+  if (!remote) return say.usage_error(remote.error().message());
 
   // Exactly this 4-tuple, filtered by the kernel. An IPv4 address also
   // finds a dual-stack socket's v4-mapped form.
@@ -113,20 +99,20 @@ int run_kill_command(int argc, char** argv) {
               {Condition::remote_port({remote->port, remote->port})}};
   f.ipv4 = local->address.family == Family::kIPv4;
   auto query = ScanQuery::compile(f);
-  if (!query) return failed(query.error().message());
+  if (!query) return say.failed(query.error().message());
   auto scanner = SocketScanner::open();
-  if (!scanner) return failed(scanner.error().message());
+  if (!scanner) return say.failed(scanner.error().message());
   Collect found;
-  if (auto stats = scanner->scan(*query, found); !stats) return failed(stats.error().message());
+  if (auto stats = scanner->scan(*query, found); !stats) return say.failed(stats.error().message());
   std::string what;
   append_endpoint(local->address, local->port, what);
   what += " <- ";
   append_endpoint(remote->address, remote->port, what);
   if (found.sockets.empty())
-    return failed("no established connection " + what + " in this network namespace; nothing was done");
+    return say.failed("no established connection " + what + " in this network namespace; nothing was done");
 
   auto reaper = Reaper::open(method);
-  if (!reaper) return failed(reaper.error().message());
+  if (!reaper) return say.failed(reaper.error().message());
   auto outcomes = reaper->reap(found.sockets);
   std::string out;
   bool all_ok = true;
@@ -135,7 +121,7 @@ int run_kill_command(int argc, char** argv) {
     all_ok = all_ok && outcomes[i].result == ReapResult::kDone;
   }
   std::fputs(out.c_str(), stdout);
-  if (auto notice = reaper->take_notice()) std::fprintf(stderr, "tcpreap kill: %s\n", notice->c_str());
+  if (auto notice = reaper->take_notice()) say.note(*notice);
   return all_ok ? exit_code::kOk : exit_code::kFailure;
 }
 

@@ -14,12 +14,13 @@
 #include "config/config_loader.h"
 #include "decide/decided_scan.h"
 #include "diag/socket_scanner.h"
+#include "program/command_config.h"
+#include "program/command_line.h"
+#include "program/exit_codes.h"
+#include "program/program_messages.h"
 #include "report/decision_report.h"
 #include "report/socket_json.h"
 #include "report/socket_table.h"
-#include "tcpreap/config_loading.h"
-#include "tcpreap/exit_codes.h"
-#include "tcpreap/option_parser.h"
 
 namespace tcpreap {
 
@@ -73,11 +74,6 @@ struct ListOptions {
 
 enum LongOnly : int { kJson = 256, kCount, kSport, kDport, kPort, kSrc, kDst, kOnlyMatched, kOnlyDead, kConfirmScans };
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "tcpreap list: %s\nTry 'tcpreap list --help'.\n", message.c_str());
-  return exit_code::kUsage;
-}
-
 // Adds the conditions parsed from `text` to `group`; an error names the option.
 template <typename Parse>
 Status add_conditions(AnyOf& group, const char* option, const char* text, Parse make) {
@@ -111,7 +107,7 @@ Status add_prefixes(AnyOf& group, const char* option, const char* text, Conditio
 
 // Parses argv into options; returns an exit code when the command is done
 // (help, or an error already printed).
-std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
+std::optional<int> parse(int argc, char** argv, const ProgramMessages& say, ListOptions& opts) {
   static const option kLong[] = {
       {"json", no_argument, nullptr, kJson},
       {"count", no_argument, nullptr, kCount},
@@ -133,19 +129,15 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
   AnyOf sport, dport, port, src, dst;
   bool v4 = false, v6 = false, json = false, count = false;
   std::optional<StateSet> states;
-  OptionParser options(argc, argv, ":s:46c:h", kLong);
-  while (true) {
-    auto next = options.next();
-    if (std::holds_alternative<OptionParser::End>(next)) break;
-    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
-    const auto [code, value] = std::get<OptionParser::Opt>(next);
+  CommandLine command_line(say, kUsage, argc, argv, ":s:46c:h", kLong);
+  auto on_option = [&](int code, const char* value) -> std::optional<int> {
     Status st = Ok{};
     switch (code) {
       case kJson: json = true; break;
       case kCount: count = true; break;
       case 's': {
         auto s = StateSet::parse_list(value);
-        if (!s) return usage_error("--state: " + s.error().message());
+        if (!s) return say.usage_error("--state: " + s.error().message());
         states = states ? *states | *s : *s;
         break;
       }
@@ -163,19 +155,18 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
       case kOnlyDead: opts.only_dead = true; break;
       case kConfirmScans: {
         auto n = parse_scan_count(value);
-        if (!n) return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
+        if (!n) return say.usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
         opts.confirm_scans = *n;
         break;
       }
-      case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;
     }
-    if (!st) return usage_error(st.error().message());
-  }
-  if (options.operand_index() < argc)
-    return usage_error(std::string("unexpected argument '") + argv[options.operand_index()] + "'");
-  if (json && count) return usage_error("--json and --count exclude each other");
+    if (!st) return say.usage_error(st.error().message());
+    return std::nullopt;
+  };
+  if (auto done = command_line.read_options(on_option)) return done;
+  if (json && count) return say.usage_error("--json and --count exclude each other");
   if (!opts.config_path && (opts.only_matched || opts.only_dead || opts.confirm_scans != 1))
-    return usage_error("--only-matched, --only-dead and --confirm-scans need --config FILE");
+    return say.usage_error("--only-matched, --only-dead and --confirm-scans need --config FILE");
 
   opts.output = count ? Output::kCount : json ? Output::kJson : Output::kTable;
   opts.states_given = states.has_value();
@@ -191,7 +182,8 @@ std::optional<int> parse(int argc, char** argv, ListOptions& opts) {
 // only counts.
 class Printer {
  public:
-  Printer(Output output, const Config* config) : output_(output), config_(config) {
+  Printer(Output output, const Config* config, const ProgramMessages& say)
+      : output_(output), config_(config), say_(say) {
     buffer_.reserve(kFlushAt + 4096);
     if (output_ == Output::kTable) {
       append_table_header(buffer_);
@@ -219,8 +211,7 @@ class Printer {
   void restart() {
     flush();
     count_ = 0;
-    if (output_ != Output::kCount)
-      std::fputs("tcpreap list: the kernel flagged the dump inconsistent; listing again from the start\n", stderr);
+    if (output_ != Output::kCount) say_.note("the kernel flagged the dump inconsistent; listing again from the start");
   }
   void flush() {
     std::fwrite(buffer_.data(), 1, buffer_.size(), stdout);
@@ -232,6 +223,7 @@ class Printer {
   static constexpr size_t kFlushAt = 32 * 1024;
   Output output_;
   const Config* config_;
+  const ProgramMessages& say_;
   std::string buffer_;
   uint64_t count_ = 0;
 };
@@ -246,21 +238,16 @@ class PlainSink final : public SocketSink {
   Printer& printer_;
 };
 
-int scan_failed(const Error& e) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "tcpreap list: %s\n", e.message().c_str());
-  return exit_code::kFailure;
-}
-
 }  // namespace
 
 int run_list_command(int argc, char** argv) {
+  const ProgramMessages say("tcpreap list");
   ListOptions opts;
-  if (auto done = parse(argc, argv, opts)) return *done;
+  if (auto done = parse(argc, argv, say, opts)) return *done;
 
   std::optional<Config> config;
   if (opts.config_path) {
-    config = load_config_or_report(*opts.config_path, "list");
+    config = command_config(*opts.config_path, say);
     if (!config) return exit_code::kConfig;
     if (opts.only_matched || opts.only_dead) {
       // Only what some policy can match needs to leave the kernel.
@@ -271,14 +258,14 @@ int run_list_command(int argc, char** argv) {
   }
 
   auto query = ScanQuery::compile(opts.filter);
-  if (!query) return usage_error(query.error().message());
+  if (!query) return say.usage_error(query.error().message());
   auto scanner = SocketScanner::open();
-  if (!scanner) return scan_failed(scanner.error());
+  if (!scanner) return say.failed(scanner.error().message());
 
   if (!config) {
-    Printer printer(opts.output, nullptr);
+    Printer printer(opts.output, nullptr, say);
     PlainSink sink(printer);
-    if (auto stats = scanner->scan(*query, sink); !stats) return scan_failed(stats.error());
+    if (auto stats = scanner->scan(*query, sink); !stats) return say.failed(stats.error().message());
     if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));
   } else {
     DecisionEngine engine(*config);
@@ -286,10 +273,10 @@ int run_list_command(int argc, char** argv) {
     // for real consecutive scans.
     engine.override_confirm(opts.confirm_scans == 1 ? std::optional<uint32_t>(1) : std::nullopt);
     for (uint32_t i = 1; i < opts.confirm_scans; ++i) {
-      if (auto r = decided_scan(*scanner, *query, engine); !r) return scan_failed(r.error());
+      if (auto r = decided_scan(*scanner, *query, engine); !r) return say.failed(r.error().message());
       std::this_thread::sleep_for(config->scan_interval);
     }
-    Printer printer(opts.output, &engine.config());
+    Printer printer(opts.output, &engine.config(), say);
     auto wanted = [&](const Decision& d) {
       if (opts.only_dead && d.verdict != Verdict::kDead) return false;
       if (opts.only_matched && d.policy < 0) return false;
@@ -301,7 +288,7 @@ int run_list_command(int argc, char** argv) {
     };
     hooks.restarted = [&] { printer.restart(); };
     auto entries = decided_scan(*scanner, *query, engine, hooks);
-    if (!entries) return scan_failed(entries.error());
+    if (!entries) return say.failed(entries.error().message());
     for (const auto& e : **entries)
       if (wanted(e.decision)) printer.print(e.socket, &e.decision);
     if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));

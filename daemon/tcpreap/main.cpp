@@ -2,15 +2,17 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <cstring>
+#include <string>
 
+#include "privilege/capabilities.h"
+#include "program/exit_codes.h"
+#include "program/guarded_main.h"
+#include "program/program_messages.h"
 #include "tcpreap/check_command.h"
-#include "tcpreap/exit_codes.h"
 #include "tcpreap/kill_command.h"
 #include "tcpreap/list_command.h"
 #include "tcpreap/reap_command.h"
-#include "privilege/capabilities.h"
 #include "version.h"
 
 namespace {
@@ -65,26 +67,11 @@ static int run_main(int argc, char** argv) {
   for (const Command& c : kCommands) {
     if (std::strcmp(command, c.name) != 0) continue;
     // Every other capability goes before a file or the network is read.
-    if (auto dropped = drop_capabilities(c.capabilities); !dropped) {
-      std::fprintf(stderr, "tcpreap %s: %s\n", c.name, dropped.error().message().c_str());
-      return exit_code::kFailure;
-    }
+    if (auto dropped = drop_capabilities(c.capabilities); !dropped)
+      return ProgramMessages(std::string("tcpreap ") + c.name).failed(dropped.error().message());
     return c.run(argc - 1, argv + 1);
   }
-  std::fprintf(stderr, "tcpreap: unknown command '%s'\nTry 'tcpreap --help'.\n", command);
-  return exit_code::kUsage;
+  return ProgramMessages("tcpreap").usage_error(std::string("unknown command '") + command + "'");
 }
 
-// Nothing escapes main: an exception (std::bad_alloc, most likely) is said,
-// and the exit status is 1 - for a service, systemd then restarts it.
-int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tcpreap: internal error: %s; exiting with status %d\n", e.what(), tcpreap::exit_code::kFailure);
-  } catch (...) {
-    std::fprintf(stderr, "tcpreap: internal error: an exception that is not a std::exception; exiting with status %d\n",
-                 tcpreap::exit_code::kFailure);
-  }
-  return tcpreap::exit_code::kFailure;
-}
+int main(int argc, char** argv) { return tcpreap::guarded_main("tcpreap", run_main, argc, argv); }

@@ -14,11 +14,12 @@
 #include "config/config_loader.h"
 #include "cycle/turn_schedule.h"
 #include "cycle/reap_cycle.h"
+#include "program/command_config.h"
+#include "program/command_line.h"
+#include "program/exit_codes.h"
+#include "program/program_messages.h"
 #include "report/probe_report.h"
 #include "report/reap_report.h"
-#include "tcpreap/config_loading.h"
-#include "tcpreap/exit_codes.h"
-#include "tcpreap/option_parser.h"
 
 namespace tcpreap {
 
@@ -43,17 +44,6 @@ constexpr const char* kUsage =
     "Exit status: 0 done (or nothing to do), 1 an action or the scan failed,\n"
     "2 bad arguments, 78 invalid config.\n";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "tcpreap reap: %s\nTry 'tcpreap reap --help'.\n", message.c_str());
-  return exit_code::kUsage;
-}
-
-int failed(const std::string& message) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "tcpreap reap: %s\n", message.c_str());
-  return exit_code::kFailure;
-}
-
 }  // namespace
 
 int run_reap_command(int argc, char** argv) {
@@ -63,40 +53,36 @@ int run_reap_command(int argc, char** argv) {
       {"method", required_argument, nullptr, 'm'}, {"confirm-scans", required_argument, nullptr, kConfirmScans},
       {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
   };
+  const ProgramMessages say("tcpreap reap");
   std::string path = kDefaultConfigPath;
   bool dry_run = false;
   std::optional<ReapMethod> method;
   uint32_t confirm_scans = 1;
-  OptionParser options(argc, argv, ":c:nm:h", kLong);
-  while (true) {
-    auto next = options.next();
-    if (std::holds_alternative<OptionParser::End>(next)) break;
-    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
-    const auto [code, value] = std::get<OptionParser::Opt>(next);
+  CommandLine command_line(say, kUsage, argc, argv, ":c:nm:h", kLong);
+  auto on_option = [&](int code, const char* value) -> std::optional<int> {
     switch (code) {
       case 'c': path = value; break;
       case 'n': dry_run = true; break;
       case 'm':
         method = parse_reap_method(value);
-        if (!method) return usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
+        if (!method) return say.usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
         break;
       case kConfirmScans: {
         auto n = parse_scan_count(value);
-        if (!n) return usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
+        if (!n) return say.usage_error(std::string("--confirm-scans: '") + value + "' is not a number of scans (1-100)");
         confirm_scans = *n;
         break;
       }
-      case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;
     }
-  }
-  if (options.operand_index() < argc)
-    return usage_error(std::string("unexpected argument '") + argv[options.operand_index()] + "'");
+    return std::nullopt;
+  };
+  if (auto done = command_line.read_options(on_option)) return *done;
 
-  auto config = load_config_or_report(path, "reap");
+  auto config = command_config(path, say);
   if (!config) return exit_code::kConfig;
   const Duration scan_interval = config->scan_interval;
   auto opened = ReapCycle::open(std::move(*config), CycleOptions{dry_run, method, {}});
-  if (!opened) return failed(opened.error().message());
+  if (!opened) return say.failed(opened.error().message());
   ReapCycle& cycle = *opened;
   dry_run = cycle.dry_run();
   DecisionEngine& engine = cycle.engine();
@@ -119,7 +105,7 @@ int run_reap_command(int argc, char** argv) {
   for (uint32_t scan = 1;; ++scan) {
     const auto started = DecisionEngine::Clock::now();
     auto result = cycle.run();
-    if (!result) return failed(result.error().message());
+    if (!result) return say.failed(result.error().message());
     const auto& entries = *result->entries;
     std::string out;
     for (const auto& p : result->probes) {
@@ -147,7 +133,7 @@ int run_reap_command(int argc, char** argv) {
       ++would;
     }
     std::fputs(out.c_str(), stdout);
-    if (auto notice = cycle.take_notice()) std::fprintf(stderr, "tcpreap reap: %s\n", notice->c_str());
+    if (auto notice = cycle.take_notice()) say.note(*notice);
 
     const bool last_confirm_scan = scan >= confirm_scans;
     auto next_verify = engine.next_verify_due();
@@ -190,7 +176,7 @@ int run_reap_command(int argc, char** argv) {
   }
   std::printf("%zu dead: %zu reaped (destroy %zu, rst %zu), %zu already gone, %zu failed, %zu held back by max_per_scan%s\n",
               dead, reaped, by_destroy, by_rst, gone, failures, held, verified.c_str());
-  if (std::fflush(stdout) != 0) return failed("writing the output failed");
+  if (std::fflush(stdout) != 0) return say.failed("writing the output failed");
   return failures > 0 ? exit_code::kFailure : exit_code::kOk;
 }
 

@@ -4,19 +4,15 @@
 #include <signal.h>
 #include <systemd/sd-event.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <unordered_set>
-#include <vector>
 
 #include "config/config_file.h"
 #include "core/descriptor_reserve.h"
@@ -25,11 +21,11 @@
 #include "cycle/turn_schedule.h"
 #include "log/event_log.h"
 #include "log/log_target.h"
-#include "diag/socket_owner.h"
+#include "log/turn_reporter.h"
 #include "metrics/daemon_metrics.h"
 #include "privilege/capabilities.h"
+#include "program/exit_codes.h"
 #include "reap/destroy_support.h"
-#include "tcpreap/exit_codes.h"
 #include "tcpreapd/notifier.h"
 #include "version.h"
 
@@ -53,12 +49,6 @@ uint64_t usec_of(Clock::time_point t) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
   return us < 0 ? 0 : static_cast<uint64_t>(us);
 }
-
-// The owners of a turn's actions come from one walk of /proc, cut short
-// after this long: a host with hundreds of thousands of descriptors takes
-// most of a second to walk, and the loop (watchdog, signals, the probe
-// schedule) must not wait on a log detail.
-constexpr auto kOwnerLookupBudget = std::chrono::milliseconds(50);
 
 // Descriptors held back for when the process runs out (descriptor_reserve.h):
 // room for a few scrapes at once, a reload and an owner lookup.
@@ -94,11 +84,9 @@ class Daemon {
   int signal(int signo);
   void reload();
   void schedule(Clock::time_point turn_started);
-  void report(const CycleResult& result, uint64_t sockets, double seconds);
   void report_privileges();
   void watch_descriptors();
-  void declare_policies();
-  std::string status_line() const;
+  std::string status_line() const { return reporter_->status_line(cycle_->dry_run()); }
 
   const DaemonOptions& options_;
   const ConfigFile config_file_;
@@ -106,18 +94,13 @@ class Daemon {
   const CapabilityDrop caps_;
   std::optional<DaemonMetrics> metrics_;
   std::string metrics_listen_;  // what the exposer was started on
-  std::unordered_set<uint64_t> would_reaped_;  // a dry run's dead, said once
+  std::optional<TurnReporter> reporter_;  // the log lines and metrics of each turn, and STATUS=
   std::optional<ReapCycle> cycle_;
   Notifier notifier_;
   EventPtr event_;
   SourcePtr timer_;
   SourcePtr signals_[3];
   DescriptorReserve reserve_{kDescriptorReserve};
-
-  // For STATUS=.
-  uint64_t turns_ = 0, last_sockets_ = 0, last_suspect_ = 0, last_verifying_ = 0, reaped_total_ = 0;
-  double last_seconds_ = 0;
-  std::string last_error_;
   // When the last turn began: a reload reckons the next one from it anew.
   std::optional<Clock::time_point> last_turn_start_;
 };
@@ -131,6 +114,7 @@ int Daemon::run() {
   }
   const std::string listen = metrics_listen_ = load.config->metrics_listen;
   metrics_.emplace(TCPREAP_VERSION, TCPREAP_REVISION);
+  reporter_.emplace(log_, *metrics_);
   CycleOptions cycle_options{options_.dry_run, std::nullopt, {}};
   // A service without CAP_NET_RAW still reaps what needs no probe.
   cycle_options.probes_optional = true;
@@ -141,7 +125,7 @@ int Daemon::run() {
   }
   cycle_.emplace(std::move(*cycle));
   report_privileges();
-  declare_policies();
+  reporter_->declare_policies(cycle_->engine().config());
   metrics_->config_loaded(true);
   metrics_->set_dry_run(cycle_->dry_run());
   // The exposer starts threads: the signals are blocked already (main).
@@ -187,7 +171,7 @@ int Daemon::run() {
            {"TCPREAP_CONFIG=" + options_.config_path});
   // Taken last, so that nothing of the start-up finds it in its way.
   (void)reserve_.fill();
-  notifier_.ready("started; first scan now");
+  notifier_.ready(status_line());
   const int r = sd_event_loop(event_.get());
   timer_.reset();
   for (auto& s : signals_) s.reset();
@@ -259,7 +243,7 @@ void Daemon::reload() {
     }
   }
   if (failed.empty()) {
-    declare_policies();
+    reporter_->declare_policies(cycle_->engine().config());
     if (!cycle_->prober_unavailable().empty())
       log_.log(EventLog::Priority::kWarning, "liveness probes unavailable, so verifying policies will not reap on silence: " +
                                                  cycle_->prober_unavailable());
@@ -281,91 +265,21 @@ void Daemon::reload() {
 int Daemon::tick() {
   watch_descriptors();
   const Clock::time_point started = Clock::now();
-  uint64_t immediate = 0;
+  uint64_t immediate = 0;  // sockets decided at once (out of scope, protected): not in the entries
   DecidedScanHooks hooks;
   hooks.immediate = [&](const TcpSocket&, const Decision&) { ++immediate; };
   hooks.restarted = [&] { immediate = 0; };
   auto result = cycle_->run(hooks);
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  ++turns_;
-  if (!result) {
-    metrics_->scan_failed(seconds, result.error());
-    last_error_ = result.error().message();
-    log_.failure("scan", "scan failed: " + last_error_);
-  } else {
-    last_error_.clear();
-    report(*result, immediate + result->entries->size(), seconds);
-    log_.log(EventLog::Priority::kDebug, "turn " + std::to_string(turns_) + ": " + std::to_string(last_sockets_) +
-                                             " sockets in scope, " + std::to_string(result->probes.size()) +
-                                             " probed, " + std::to_string(result->reaps.size()) + " acted on, " +
-                                             std::to_string(result->held_back.size()) + " held back");
-  }
+  if (!result)
+    reporter_->turn_failed(result.error(), seconds);
+  else
+    reporter_->turn_succeeded(*result, cycle_->engine().config(), cycle_->engine().probe_counters(),
+                              immediate + result->entries->size(), seconds, cycle_->take_notice());
   notifier_.status(status_line());
   last_turn_start_ = started;
   schedule(started);
   return 0;
-}
-
-void Daemon::report(const CycleResult& result, uint64_t sockets, double seconds) {
-  const auto& entries = *result.entries;
-  const Config& config = cycle_->engine().config();
-  auto policy_of = [&](const Decision& d) { return config.policies[static_cast<size_t>(d.policy)].name; };
-
-  // A dry run finds the same dead connections every turn: each is said and
-  // counted once, while it stays dead.
-  std::vector<size_t> would_reap;
-  std::unordered_set<uint64_t> still_dead;
-  for (size_t i : result.would_reap) {
-    still_dead.insert(entries[i].socket.cookie);
-    if (!would_reaped_.contains(entries[i].socket.cookie)) would_reap.push_back(i);
-  }
-  would_reaped_ = std::move(still_dead);
-
-  std::vector<uint64_t> inodes;
-  for (const auto& r : result.reaps) inodes.push_back(entries[r.entry].socket.inode);
-  for (size_t i : would_reap) inodes.push_back(entries[i].socket.inode);
-  const auto owners = find_socket_owners(inodes, Clock::now() + kOwnerLookupBudget);
-  auto owner = [&](const TcpSocket& s) -> std::optional<SocketOwner> {
-    if (auto it = owners.find(s.inode); it != owners.end()) return it->second;
-    return std::nullopt;
-  };
-  for (const auto& p : result.probes) {
-    const auto& e = entries[p.entry];
-    log_.probe(e.socket, e.decision, config, p.outcome);
-  }
-  for (const auto& r : result.reaps) {
-    const auto& e = entries[r.entry];
-    log_.reap(e.socket, e.decision, config, &r.outcome, owner(e.socket));
-    if (r.outcome.result == ReapResult::kDone) {
-      metrics_->reaped(policy_of(e.decision), reap_via_name(r.outcome.via), reason_name(e.decision.reason));
-      ++reaped_total_;
-    } else if (r.outcome.result != ReapResult::kAlreadyGone) {
-      metrics_->reap_failed(reap_via_name(r.outcome.via), reap_result_name(r.outcome.result));
-    }
-  }
-  for (size_t i : would_reap) {
-    const auto& e = entries[i];
-    log_.reap(e.socket, e.decision, config, nullptr, owner(e.socket));
-    metrics_->would_reap(policy_of(e.decision), reason_name(e.decision.reason));
-  }
-  std::map<std::string, uint64_t> held, suspect, verifying, deferred;
-  for (const Policy& p : config.policies) suspect[p.name] = verifying[p.name] = 0;
-  for (size_t i : result.held_back) ++held[policy_of(entries[i].decision)];
-  for (const auto& [policy, n] : held) metrics_->held_back(policy, n);
-  last_suspect_ = last_verifying_ = 0;
-  for (const auto& e : entries) {
-    if (e.decision.verdict == Verdict::kSuspect) ++suspect[policy_of(e.decision)], ++last_suspect_;
-    if (e.decision.verdict == Verdict::kVerifying) ++verifying[policy_of(e.decision)], ++last_verifying_;
-    if (e.decision.probe.deferred) ++deferred[policy_of(e.decision)];
-  }
-  for (const auto& [policy, n] : deferred) metrics_->probes_deferred(policy, n);
-  metrics_->set_connections(suspect, verifying);
-  const auto& c = cycle_->engine().probe_counters();
-  metrics_->set_probe_totals({c.sent, c.answered, c.unanswered, c.peer_reset, c.failed});
-  metrics_->scan_succeeded(seconds, sockets);
-  last_sockets_ = sockets;
-  last_seconds_ = seconds;
-  if (auto notice = cycle_->take_notice()) log_.log(EventLog::Priority::kWarning, *notice);
 }
 
 // Out of descriptors, scans and reaps go on (they open none), but the
@@ -386,19 +300,6 @@ void Daemon::watch_descriptors() {
                                                 std::to_string(open_files_limit()) + "): " +
                                                 std::to_string(reserve_.size()) + " held in reserve again");
       break;
-  }
-}
-
-// Every series a policy's reaps will count exists from the start, at 0.
-void Daemon::declare_policies() {
-  for (const Policy& p : cycle_->engine().config().policies) {
-    std::vector<std::string> reasons;
-    if (p.dead_when.silent_for) reasons.push_back(reason_name(DeadReason::kSilent));
-    if (p.dead_when.unacked_for) reasons.push_back(reason_name(DeadReason::kUnacked));
-    if (!p.dead_when.in_state_for.empty()) reasons.push_back(reason_name(DeadReason::kStateTimeout));
-    if (p.per_peer_limit) reasons.push_back(reason_name(DeadReason::kPerPeerLimit));
-    metrics_->declare_policy(p.name, reasons);
-    if (p.verify) metrics_->declare_probes(p.name);
   }
 }
 
@@ -446,17 +347,6 @@ void Daemon::schedule(Clock::time_point turn_started) {
     throw std::runtime_error("setting the next turn's timer: " + errno_text(r));
   if (int r = sd_event_source_set_enabled(timer_.get(), SD_EVENT_ONESHOT); r < 0)
     throw std::runtime_error("enabling the next turn's timer: " + errno_text(r));
-}
-
-std::string Daemon::status_line() const {
-  if (turns_ == 0) return "started; first scan now";
-  if (!last_error_.empty()) return "last scan failed: " + last_error_;
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "last scan: %llu sockets in %.0f ms, %llu suspect, %llu verifying; %llu reaped%s",
-                static_cast<unsigned long long>(last_sockets_), last_seconds_ * 1000,
-                static_cast<unsigned long long>(last_suspect_), static_cast<unsigned long long>(last_verifying_),
-                static_cast<unsigned long long>(reaped_total_), cycle_->dry_run() ? " (dry run: none)" : "");
-  return buf;
 }
 
 }  // namespace

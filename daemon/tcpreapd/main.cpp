@@ -1,12 +1,13 @@
 // tcpreapd: the service. Runs in the foreground, as systemd expects.
 
 #include <cstdio>
-#include <exception>
-#include <string>
+#include <optional>
 
 #include "config/config_loader.h"
-#include "tcpreap/exit_codes.h"
-#include "tcpreap/option_parser.h"
+#include "program/command_line.h"
+#include "program/exit_codes.h"
+#include "program/guarded_main.h"
+#include "program/program_messages.h"
 #include "tcpreapd/daemon.h"
 #include "version.h"
 
@@ -31,11 +32,6 @@ constexpr const char* kUsage =
     "Exit status: 0 stopped by SIGTERM/SIGINT (or a valid --check-config),\n"
     "1 a failure to start, 2 bad arguments, 78 invalid config.\n";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "tcpreapd: %s\nTry 'tcpreapd --help'.\n", message.c_str());
-  return tcpreap::exit_code::kUsage;
-}
-
 }  // namespace
 
 static int run_main(int argc, char** argv) {
@@ -48,15 +44,12 @@ static int run_main(int argc, char** argv) {
       {"version", no_argument, nullptr, kVersion},      {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
+  const ProgramMessages say("tcpreapd");
   DaemonOptions options;
   options.config_path = kDefaultConfigPath;
   bool check_only = false;
-  OptionParser parser(argc, argv, ":c:nu:vh", kLong);
-  while (true) {
-    auto next = parser.next();
-    if (std::holds_alternative<OptionParser::End>(next)) break;
-    if (auto* bad = std::get_if<OptionParser::Bad>(&next)) return usage_error(bad->message);
-    const auto [code, value] = std::get<OptionParser::Opt>(next);
+  CommandLine command_line(say, kUsage, argc, argv, ":c:nu:vh", kLong);
+  auto on_option = [&](int code, const char* value) -> std::optional<int> {
     switch (code) {
       case 'c': options.config_path = value; break;
       case kCheckConfig: check_only = true; break;
@@ -64,16 +57,15 @@ static int run_main(int argc, char** argv) {
       case 'u': options.user = value; break;
       case 'v': options.verbose = true; break;
       case kVersion: std::printf("tcpreapd %s (%s)\n", TCPREAP_VERSION, TCPREAP_REVISION); return exit_code::kOk;
-      case 'h': std::fputs(kUsage, stdout); return exit_code::kOk;
     }
-  }
-  if (parser.operand_index() < argc)
-    return usage_error(std::string("unexpected argument '") + argv[parser.operand_index()] + "'");
+    return std::nullopt;
+  };
+  if (auto done = command_line.read_options(on_option)) return *done;
 
   if (check_only) {
     // For ExecStartPre= and ExecReload=: the same diagnostics as the daemon's.
     ConfigLoad load = load_config_file(options.config_path);
-    for (const auto& e : load.errors) std::fprintf(stderr, "tcpreapd: %s\n", e.to_string().c_str());
+    for (const auto& e : load.errors) say.note(e.to_string());
     if (!load.config) return exit_code::kConfig;
     std::printf("%s: valid\n", options.config_path.c_str());
     return exit_code::kOk;
@@ -81,16 +73,4 @@ static int run_main(int argc, char** argv) {
   return run_daemon(options);
 }
 
-// Nothing escapes main: an exception (std::bad_alloc, most likely) is said,
-// and the exit status is 1 - for a service, systemd then restarts it.
-int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tcpreapd: internal error: %s; exiting with status %d\n", e.what(), tcpreap::exit_code::kFailure);
-  } catch (...) {
-    std::fprintf(stderr, "tcpreapd: internal error: an exception that is not a std::exception; exiting with status %d\n",
-                 tcpreap::exit_code::kFailure);
-  }
-  return tcpreap::exit_code::kFailure;
-}
+int main(int argc, char** argv) { return tcpreap::guarded_main("tcpreapd", run_main, argc, argv); }

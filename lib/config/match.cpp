@@ -6,12 +6,28 @@ namespace tcpreap {
 
 namespace {
 
-bool any_port(const std::vector<PortRange>& ranges, uint16_t port) {
-  return std::any_of(ranges.begin(), ranges.end(), [&](const PortRange& r) { return r.contains(port); });
-}
-
-bool any_prefix(const std::vector<Cidr>& prefixes, const IpAddress& a) {
-  return std::any_of(prefixes.begin(), prefixes.end(), [&](const Cidr& c) { return c.contains(a); });
+// A match's groups, in order: one per non-empty list, each item of it giving
+// its conditions (an item of `ports` gives two: either end). The kernel
+// filter (to_groups) and the user-space predicate (matches) are both read
+// from this one description, so the two cannot drift apart.
+//
+// Calls group(list, conditions_of) for each non-empty list, in order, until
+// one returns false; conditions_of(item, each) calls each(condition) for
+// each condition of an item until one returns true, and says whether one did.
+template <typename Group>
+bool for_each_group(const Match& m, Group&& group) {
+  const auto local_port = [](const PortRange& r, auto&& each) { return each(Condition::local_port(r)); };
+  const auto remote_port = [](const PortRange& r, auto&& each) { return each(Condition::remote_port(r)); };
+  const auto either_port = [](const PortRange& r, auto&& each) {
+    return each(Condition::local_port(r)) || each(Condition::remote_port(r));
+  };
+  const auto local_prefix = [](const Cidr& c, auto&& each) { return each(Condition::local_prefix(c)); };
+  const auto remote_prefix = [](const Cidr& c, auto&& each) { return each(Condition::remote_prefix(c)); };
+  const auto visit = [&](const auto& list, const auto& conditions_of) {
+    return list.empty() || group(list, conditions_of);
+  };
+  return visit(m.local_ports, local_port) && visit(m.remote_ports, remote_port) && visit(m.ports, either_port) &&
+         visit(m.local, local_prefix) && visit(m.remote, remote_prefix);
 }
 
 // Whether the union of `outer` contains every port of every range in `inner`.
@@ -41,33 +57,28 @@ bool prefixes_cover(const std::vector<Cidr>& outer, const std::vector<Cidr>& inn
 
 }  // namespace
 
+// Runs per socket per scan: conditions are built on the stack, nothing is
+// allocated.
 bool Match::matches(const TcpSocket& s) const {
   if (!states.contains_reported(s.state)) return false;
-  if (!local_ports.empty() && !any_port(local_ports, s.local_port)) return false;
-  if (!remote_ports.empty() && !any_port(remote_ports, s.remote_port)) return false;
-  if (!ports.empty() && !any_port(ports, s.local_port) && !any_port(ports, s.remote_port)) return false;
-  if (!local.empty() && !any_prefix(local, s.local)) return false;
-  if (!remote.empty() && !any_prefix(remote, s.remote)) return false;
-  return true;
+  const auto holds = [&](const Condition& c) { return c.matches(s); };
+  return for_each_group(*this, [&](const auto& list, const auto& conditions_of) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& item) { return conditions_of(item, holds); });
+  });
 }
 
 std::vector<AnyOf> Match::to_groups() const {
   std::vector<AnyOf> groups;
-  auto add = [&](auto&& fill) {
-    AnyOf g;
-    fill(g);
-    if (!g.empty()) groups.push_back(std::move(g));
-  };
-  add([&](AnyOf& g) { for (const auto& r : local_ports) g.push_back(Condition::local_port(r)); });
-  add([&](AnyOf& g) { for (const auto& r : remote_ports) g.push_back(Condition::remote_port(r)); });
-  add([&](AnyOf& g) {
-    for (const auto& r : ports) {
-      g.push_back(Condition::local_port(r));
-      g.push_back(Condition::remote_port(r));
+  for_each_group(*this, [&](const auto& list, const auto& conditions_of) {
+    AnyOf& g = groups.emplace_back();
+    for (const auto& item : list) {
+      conditions_of(item, [&](const Condition& c) {
+        g.push_back(c);
+        return false;  // every condition of the item
+      });
     }
+    return true;
   });
-  add([&](AnyOf& g) { for (const auto& c : local) g.push_back(Condition::local_prefix(c)); });
-  add([&](AnyOf& g) { for (const auto& c : remote) g.push_back(Condition::remote_prefix(c)); });
   return groups;
 }
 

@@ -22,9 +22,12 @@ struct Match {
   std::vector<Cidr> remote;      // remote address prefixes
   StateSet states;
 
+  // Exactly what a SocketFilter of `states` and to_groups() decides for a
+  // socket of either family, through the same Condition::matches; allocates
+  // nothing (it runs per socket per scan).
   bool matches(const TcpSocket& s) const;
-  // The port and prefix lists as kernel-filter groups (states aside: they
-  // go in the dump's state mask).
+  // The port and prefix lists as kernel-filter groups, one per non-empty
+  // list, in field order (states aside: they go in the dump's state mask).
   std::vector<AnyOf> to_groups() const;
   // Whether every socket this match selects is also selected by `other`
   // (used to find policies that can never decide).

@@ -118,14 +118,6 @@ class DecisionEngine {
   std::optional<Clock::time_point> next_verify_due() const;
 
   // Since the engine was made (reload keeps them).
-  struct ProbeCounters {
-    uint64_t sent = 0;        // probes that reached the wire
-    uint64_t answered = 0;    // ...that the peer ACKed (seen directly, or by a scan)
-    uint64_t unanswered = 0;  // ...whose interval passed with nothing received
-    uint64_t peer_reset = 0;  // ...that the peer answered with RST
-    uint64_t failed = 0;      // attempts that sent no probe (no challenge ACK, refused, error)
-    bool operator==(const ProbeCounters&) const = default;
-  };
   const ProbeCounters& probe_counters() const { return probe_counters_; }
 
  private:

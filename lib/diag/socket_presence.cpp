@@ -6,12 +6,13 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 
-#include <cstring>
+#include <cerrno>
 #include <ctime>
 
 #include "diag/inet_diag_decoder.h"
 #include "net/tcp_state.h"
 #include "netlink/netlink_socket.h"
+#include "netlink/reply_reader.h"
 
 namespace tcpreap {
 
@@ -21,9 +22,6 @@ constexpr size_t kRequestSize = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(inet_diag_re
 // One answer per datagram: an inet_diag_msg and a few attributes (no
 // tcp_info is asked for), or an error.
 constexpr size_t kReceiveBufferSize = 16 * 1024;
-
-// The kernel reports -errno, and errnos end at MAX_ERRNO (4095).
-bool is_errno(int negative) { return negative < 0 && negative >= -4095; }
 
 std::string endpoint(const IpAddress& a, uint16_t port) {
   const std::string text = a.to_string();
@@ -115,36 +113,24 @@ Result<TupleHolder> DiagLookup::ask(const TcpSocket& socket) {
   req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
   if (auto sent = transport_->send({request, nlh->nlmsg_len}); !sent) return sent.error();
 
-  const uint32_t seq = nlh->nlmsg_seq;
-  const uint32_t portid = transport_->portid();
+  // An answer to an earlier request (another sequence number) is not ours to read.
+  ReplyReader reply = ReplyReader::answers(nlh->nlmsg_seq, 1, transport_->portid());
   while (true) {
     auto n = transport_->receive(receive_buffer_);
     if (!n) return n.error();
-    if (*n == 0) return Error(0, "empty datagram");
-    int left = static_cast<int>(*n);
-    const auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
-    while (mnl_nlmsg_ok(m, left) && m->nlmsg_len <= static_cast<uint32_t>(left)) {
-      if (!mnl_nlmsg_portid_ok(m, portid))
-        return Error(0, "answer for port id " + std::to_string(m->nlmsg_pid) + ", ours is " + std::to_string(portid));
-      if (m->nlmsg_seq != seq) {  // an answer to an earlier request: not ours to read
-        m = mnl_nlmsg_next(m, &left);
-        continue;
+    reply.start({receive_buffer_.data(), *n});
+    while (true) {
+      auto next = reply.next();
+      if (!next) return next.error();
+      if (!*next) break;
+      const ReplyMessage& m = **next;
+      if (m.kind == ReplyMessage::Kind::kError) {
+        if (m.errnum == ENOENT) return TupleHolder{};
+        return Error(m.errnum, "the kernel refused the lookup");
       }
-      const std::span<const uint8_t> payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(m)),
-                                             m->nlmsg_len - MNL_NLMSG_HDRLEN);
-      if (m->nlmsg_type == NLMSG_ERROR) {
-        nlmsgerr err;
-        if (payload.size() < sizeof err)
-          return Error(0, "truncated NLMSG_ERROR of " + std::to_string(m->nlmsg_len) + " bytes");
-        std::memcpy(&err, payload.data(), sizeof err);
-        if (err.error == -ENOENT) return TupleHolder{};
-        if (!is_errno(err.error))
-          return Error(0, "NLMSG_ERROR code " + std::to_string(err.error) + " is no negative errno");
-        return Error(-err.error, "the kernel refused the lookup");
-      }
-      if (m->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-        return Error(0, "unexpected message type " + std::to_string(m->nlmsg_type));
-      if (auto st = decode_inet_diag(payload, answer_); !st) return st.error();
+      if (m.kind != ReplyMessage::Kind::kData || m.type != SOCK_DIAG_BY_FAMILY)
+        return Error(0, m.where() + ": unexpected message type " + std::to_string(m.type));
+      if (auto st = decode_inet_diag(m.payload, answer_); !st) return st.error();
       TupleHolder h;
       h.cookie = answer_.cookie;
       h.state = answer_.state;
@@ -153,7 +139,6 @@ Result<TupleHolder> DiagLookup::ask(const TcpSocket& socket) {
                                                                           : TupleHolder::Kind::kOther;
       return h;
     }
-    if (left > 0) return Error(0, "truncated netlink message: " + std::to_string(left) + " bytes left");
   }
 }
 

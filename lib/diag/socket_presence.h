@@ -12,7 +12,7 @@
 // by bytecode to the 4-tuple: however narrow its bytecode, a dump walks the
 // whole established hash, which every namespace shares - 3-4 ms a dump on
 // an idle 2-CPU machine with 262 144 buckets, against 20-30 us a lookup,
-// syscalls included (tests/integration/diag_lookup_kernel_test.cpp prints
+// syscalls included (tests/integration/socket_presence_kernel_test.cpp prints
 // both). One check per RST is affordable only as a lookup.
 
 #include <cstdint>

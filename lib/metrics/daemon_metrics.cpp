@@ -26,6 +26,7 @@
 #include "metrics/process_collector.h"
 #include "metrics/scan_error_cause.h"
 #include "core/unique_fd.h"
+#include "net/listen_address.h"
 
 namespace tcpreap {
 namespace {
@@ -51,45 +52,6 @@ double now_seconds() {
 // source started again from zero.
 double growth(uint64_t now, uint64_t last) {
   return static_cast<double>(now >= last ? now - last : now);
-}
-
-// "HOST:PORT" checked and turned into an IPv4 address for civetweb.
-struct ListenAddress {
-  std::string civetweb;  // "127.0.0.1:9100"
-  sockaddr_in sin{};
-};
-
-Result<ListenAddress> parse_listen_address(const std::string& address) {
-  const std::string what = "metrics listen address '" + address + "'";
-  if (!address.empty() && address.front() == '[') {
-    return Error(0, what + ": IPv6 is not supported (the HTTP server of Debian 12's prometheus-cpp "
-                           "binds IPv4 only); use an IPv4 address such as 127.0.0.1:PORT");
-  }
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos) return Error(0, what + ": expected HOST:PORT, such as 127.0.0.1:9100");
-  std::string host = address.substr(0, colon);
-  const std::string port_text = address.substr(colon + 1);
-  if (host.find(':') != std::string::npos) {
-    return Error(0, what + ": IPv6 is not supported (the HTTP server of Debian 12's prometheus-cpp "
-                           "binds IPv4 only); use an IPv4 address such as 127.0.0.1:PORT");
-  }
-  if (host == "localhost") host = "127.0.0.1";
-
-  ListenAddress out;
-  out.sin.sin_family = AF_INET;
-  if (host.empty() || inet_pton(AF_INET, host.c_str(), &out.sin.sin_addr) != 1) {
-    return Error(0, what + ": the host must be an IPv4 address (such as 127.0.0.1) or localhost");
-  }
-  unsigned port = 0;
-  const char* first = port_text.data();
-  const char* last = first + port_text.size();
-  const auto [end, ec] = std::from_chars(first, last, port);
-  if (port_text.empty() || ec != std::errc() || end != last || port < 1 || port > 65535) {
-    return Error(0, what + ": the port must be a number from 1 to 65535");
-  }
-  out.sin.sin_port = htons(static_cast<uint16_t>(port));
-  out.civetweb = host + ":" + port_text;
-  return out;
 }
 
 // prometheus-cpp reports a failed bind only as "null context when
@@ -285,7 +247,7 @@ struct DaemonMetrics::Impl {
   std::mutex mu;
   std::map<std::string, Gauge*> suspect_series;
   std::map<std::string, Gauge*> verifying_series;
-  ProbeTotals last_probes;
+  ProbeCounters last_probes;
 
   // process_*, read from /proc at each scrape.
   std::shared_ptr<prometheus::Collectable> process = make_process_collector();
@@ -321,18 +283,19 @@ DaemonMetrics::DaemonMetrics(DaemonMetrics&&) noexcept = default;
 DaemonMetrics& DaemonMetrics::operator=(DaemonMetrics&&) noexcept = default;
 
 Status DaemonMetrics::listen(const std::string& address) {
+  // The config's rule (net/listen_address.h): what it accepts binds here.
   auto parsed = parse_listen_address(address);
-  if (!parsed) return parsed.error();
+  if (!parsed) return parsed.error().wrap("cannot serve metrics");
   std::lock_guard lock(impl_->mu);
   if (impl_->exposer) return Error(0, "metrics are already served; not listening again on " + address);
   try {
-    auto exposer = std::make_unique<prometheus::Exposer>(civetweb_options(parsed->civetweb));
+    auto exposer = std::make_unique<prometheus::Exposer>(civetweb_options(parsed->to_string()));
     exposer->RegisterCollectable(impl_->registry);
     exposer->RegisterCollectable(impl_->process);
     impl_->exposer = std::move(exposer);
   } catch (const std::exception& e) {
     const std::string context = "cannot serve metrics on " + address;
-    const int errnum = why_bind_fails(parsed->sin);
+    const int errnum = why_bind_fails(parsed->to_sockaddr());
     if (errnum != 0) return Error(errnum, context);
     return Error(0, context + ": " + e.what());
   }
@@ -403,9 +366,9 @@ void DaemonMetrics::set_connections(const std::map<std::string, uint64_t>& suspe
   Impl::set_series(impl_->verifying, impl_->verifying_series, verifying);
 }
 
-void DaemonMetrics::set_probe_totals(const ProbeTotals& totals) {
+void DaemonMetrics::set_probe_totals(const ProbeCounters& totals) {
   std::lock_guard lock(impl_->mu);
-  const ProbeTotals& last = impl_->last_probes;
+  const ProbeCounters& last = impl_->last_probes;
   impl_->probes_sent.Increment(growth(totals.sent, last.sent));
   impl_->probes_answered.Increment(growth(totals.answered, last.answered));
   impl_->probes_unanswered.Increment(growth(totals.unanswered, last.unanswered));

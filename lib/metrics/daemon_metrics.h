@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "verify/probe_outcome.h"
 
 namespace tcpreap {
 
@@ -69,13 +70,13 @@ class DaemonMetrics {
   DaemonMetrics(const DaemonMetrics&) = delete;
   DaemonMetrics& operator=(const DaemonMetrics&) = delete;
 
-  // Serves GET /metrics on `address`, "HOST:PORT": HOST an IPv4 literal
-  // ("127.0.0.1", "0.0.0.0" for every IPv4 address) or "localhost" (taken
-  // as 127.0.0.1), PORT 1..65535. IPv6 ("[::1]:9100") is refused: Debian
-  // 12's prometheus-cpp/civetweb cannot bind it. A failure to bind is an
-  // Error naming the address, with the errno when it can be learned
-  // (EADDRINUSE, EACCES, EADDRNOTAVAIL). Call it once: a second call is an
-  // Error, and the first endpoint stays.
+  // Serves GET /metrics on `address`, "HOST:PORT" by the config's rule for
+  // metrics.listen (net/listen_address.h): HOST an IPv4 literal ("127.0.0.1",
+  // "0.0.0.0" for every IPv4 address), PORT 1..65535; anything else, names
+  // and IPv6 among them, is an Error carrying the config's message. A failure
+  // to bind is an Error naming the address, with the errno when it can be
+  // learned (EADDRINUSE, EACCES, EADDRNOTAVAIL). Call it once: a second call
+  // is an Error, and the first endpoint stays.
   Status listen(const std::string& address);
 
   // tcpreap_dry_run 1 while decisions are only reported, 0 otherwise.
@@ -133,17 +134,11 @@ class DaemonMetrics {
   void set_connections(const std::map<std::string, uint64_t>& suspect,
                        const std::map<std::string, uint64_t>& verifying);
 
-  // Cumulative probe counts from the decision engine. The counters advance
-  // by the difference from the previous call; a count below the previous
-  // one means the source started again from zero, and all of it is added.
-  struct ProbeTotals {
-    uint64_t sent = 0;
-    uint64_t answered = 0;
-    uint64_t unanswered = 0;
-    uint64_t peer_reset = 0;
-    uint64_t failed = 0;
-  };
-  void set_probe_totals(const ProbeTotals& totals);
+  // The decision engine's cumulative probe counts: tcpreap_probes_*_total
+  // and tcpreap_probe_errors_total (failed) advance by the difference from
+  // the previous call; a count below the previous one means the source
+  // started again from zero, and all of it is added.
+  void set_probe_totals(const ProbeCounters& totals);
 
   // The configuration was loaded (at start): config_last_reload_successful
   // 1 or 0, and on success its timestamp (now).

@@ -14,19 +14,7 @@ namespace tcpreap {
 
 namespace {
 
-std::string at(size_t offset) { return "netlink message at offset " + std::to_string(offset); }
-
-Error malformed(size_t offset, const std::string& what) { return Error(EBADMSG, at(offset) + ": " + what); }
-
-// mnl_nlmsg_ok() compares (int)nlmsg_len <= len: a length above INT_MAX
-// turns negative and passes (mnl_cb_run() walks datagrams the same way,
-// and ignores bytes left over: hence this loop of our own). Check unsigned.
-bool message_fits(const nlmsghdr* nlh, int left) {
-  return mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= static_cast<uint32_t>(left);
-}
-
-// The kernel reports -errno, and errnos end at MAX_ERRNO (4095).
-bool is_errno(int negative) { return negative < 0 && negative >= -4095; }
+Error malformed(const ReplyMessage& m, const std::string& what) { return Error(EBADMSG, m.where() + ": " + what); }
 
 // What the attribute callback fills, and why it stopped.
 struct Decoding {
@@ -83,18 +71,19 @@ int neighbour_attr(const nlattr* a, void* data) {
 }
 
 // Decodes one RTM_NEWNEIGH of an IPv4 or IPv6 table into `out`; nothing
-// (and no error) for another family. `room` is what the datagram holds
-// from the message on.
-Result<bool> decode_neighbour(const nlmsghdr* nlh, int room, size_t offset, NeighbourEntry& out) {
+// (and no error) for another family.
+Result<bool> decode_neighbour(const ReplyMessage& m, NeighbourEntry& out) {
   // The attributes are walked up to the message's aligned end: it must be
   // inside the datagram (the kernel pads every message).
-  if (MNL_ALIGN(nlh->nlmsg_len) > static_cast<uint32_t>(room))
-    return malformed(offset,
-                     "RTM_NEWNEIGH of " + std::to_string(nlh->nlmsg_len) + " bytes, unpadded at the datagram's end");
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ndmsg))
-    return malformed(offset, "RTM_NEWNEIGH of " + std::to_string(nlh->nlmsg_len) + " bytes has no ndmsg");
+  if (MNL_ALIGN(m.message.size()) > m.room)
+    return malformed(m, "RTM_NEWNEIGH of " + std::to_string(m.message.size()) +
+                            " bytes, unpadded at the datagram's end");
+  if (m.payload.size() < sizeof(ndmsg))
+    return malformed(m, "RTM_NEWNEIGH of " + std::to_string(m.message.size()) + " bytes has no ndmsg");
+  // libmnl walks attributes in place: the datagram is 4-byte aligned.
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(m.message.data());
   ndmsg ndm;
-  std::memcpy(&ndm, mnl_nlmsg_get_payload(nlh), sizeof ndm);
+  std::memcpy(&ndm, m.payload.data(), sizeof ndm);
   if (ndm.ndm_family != AF_INET && ndm.ndm_family != AF_INET6) return false;
 
   // The attributes must tile the payload exactly: mnl_attr_parse() stops
@@ -103,8 +92,8 @@ Result<bool> decode_neighbour(const nlmsghdr* nlh, int room, size_t offset, Neig
   const auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(ndmsg)));
   while (mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a)))) a = mnl_attr_next(a);
   if (reinterpret_cast<const char*>(a) != tail)
-    return malformed(offset, "an attribute overruns the message at byte " +
-                                 std::to_string(reinterpret_cast<const char*>(a) - reinterpret_cast<const char*>(nlh)));
+    return malformed(m, "an attribute overruns the message at byte " +
+                            std::to_string(reinterpret_cast<const char*>(a) - reinterpret_cast<const char*>(nlh)));
 
   out = NeighbourEntry{};
   out.ifindex = static_cast<uint32_t>(ndm.ndm_ifindex);
@@ -112,73 +101,36 @@ Result<bool> decode_neighbour(const nlmsghdr* nlh, int room, size_t offset, Neig
   out.addr.family = ndm.ndm_family == AF_INET ? Family::kIPv4 : Family::kIPv6;
   Decoding d{&out, ndm.ndm_family, false, {}};
   if (mnl_attr_parse(nlh, sizeof(ndmsg), neighbour_attr, &d) == MNL_CB_ERROR)
-    return malformed(offset, d.error.empty() ? "bad attribute" : d.error);
-  if (!d.has_dst) return malformed(offset, "RTM_NEWNEIGH without NDA_DST");
+    return malformed(m, d.error.empty() ? "bad attribute" : d.error);
+  if (!d.has_dst) return malformed(m, "RTM_NEWNEIGH without NDA_DST");
   return true;
 }
 
 }  // namespace
 
+NeighbourDumpReader::NeighbourDumpReader(uint32_t seq, uint32_t portid)
+    : reply_(ReplyReader::dump(seq, portid, kRtnetlinkErrnos)) {}
+
 Result<bool> NeighbourDumpReader::feed(std::span<const uint8_t> datagram) {
-  int left = static_cast<int>(datagram.size());
-  const auto* nlh = reinterpret_cast<const nlmsghdr*>(datagram.data());
-  while (message_fits(nlh, left)) {
-    const size_t offset = datagram.size() - static_cast<size_t>(left);
-    if (!mnl_nlmsg_portid_ok(nlh, portid_))
-      return Error(EPROTO, at(offset) + " is for port id " + std::to_string(nlh->nlmsg_pid) + ", ours is " +
-                               std::to_string(portid_));
-    if (!mnl_nlmsg_seq_ok(nlh, seq_))
-      return Error(EPROTO, at(offset) + " has sequence number " + std::to_string(nlh->nlmsg_seq) +
-                               ", the dump's is " + std::to_string(seq_));
-    if ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) && !interrupted_) {
-      interrupted_ = true;
-      entries_.clear();  // the whole dump is to be done again
+  reply_.start(datagram);
+  while (true) {
+    auto next = reply_.next();
+    if (!next) return next.error();
+    if (!*next) return false;
+    const ReplyMessage& m = **next;
+    if (reply_.interrupted()) entries_.clear();  // the whole dump is to be done again
+    if (m.kind == ReplyMessage::Kind::kDone) {
+      if (m.errnum != 0) return Error(m.errnum, "the kernel ended the neighbour dump with an error");
+      return true;
     }
-    const size_t payload = nlh->nlmsg_len - MNL_NLMSG_HDRLEN;
-    switch (nlh->nlmsg_type) {
-      case NLMSG_DONE: {
-        // A dump's DONE carries the dump's final status (netlink_dump_done).
-        int status = 0;
-        if (payload < sizeof status)
-          return malformed(offset, "NLMSG_DONE of " + std::to_string(nlh->nlmsg_len) + " bytes has no status");
-        std::memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof status);
-        if (status < 0) {
-          if (!is_errno(status))
-            return malformed(offset, "NLMSG_DONE status " + std::to_string(status) + " is no errno");
-          return Error(-status, "the kernel ended the neighbour dump with an error");
-        }
-        return true;
-      }
-      case NLMSG_ERROR: {
-        nlmsgerr err;
-        if (payload < sizeof err)
-          return malformed(offset, "NLMSG_ERROR of " + std::to_string(nlh->nlmsg_len) + " bytes is truncated");
-        std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
-        if (err.error == 0) return malformed(offset, "unexpected ACK in a dump");
-        if (!is_errno(err.error))
-          return malformed(offset, "NLMSG_ERROR code " + std::to_string(err.error) + " is no negative errno");
-        return Error(-err.error, "the kernel refused the neighbour dump");
-      }
-      case NLMSG_NOOP:
-        break;
-      case RTM_NEWNEIGH: {
-        NeighbourEntry e;
-        auto decoded = decode_neighbour(nlh, left, offset, e);
-        if (!decoded) return decoded.error();
-        if (*decoded && !interrupted_) entries_.push_back(std::move(e));
-        break;
-      }
-      default:
-        return malformed(offset, "unexpected type " + std::to_string(nlh->nlmsg_type));
-    }
-    nlh = mnl_nlmsg_next(nlh, &left);
+    if (m.kind == ReplyMessage::Kind::kError) return Error(m.errnum, "the kernel refused the neighbour dump");
+    if (m.kind != ReplyMessage::Kind::kData || m.type != RTM_NEWNEIGH)
+      return malformed(m, "unexpected type " + std::to_string(m.type));
+    NeighbourEntry e;
+    auto decoded = decode_neighbour(m, e);
+    if (!decoded) return decoded.error();
+    if (*decoded && !reply_.interrupted()) entries_.push_back(std::move(e));
   }
-  // The last message may lack its alignment padding (left < 0); more than
-  // that is a message cut short.
-  if (left > 0)
-    return Error(EBADMSG, "truncated netlink message: " + std::to_string(left) + " bytes left at offset " +
-                              std::to_string(datagram.size() - static_cast<size_t>(left)));
-  return false;
 }
 
 }  // namespace tcpreap

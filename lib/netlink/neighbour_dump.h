@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "net/ip_address.h"
+#include "netlink/reply_reader.h"
 
 namespace tcpreap {
 
@@ -28,27 +29,26 @@ class NeighbourDumpReader {
  public:
   // Replies must carry this sequence number and port id (0 = not checked,
   // as libmnl's mnl_nlmsg_seq_ok/portid_ok decide).
-  NeighbourDumpReader(uint32_t seq, uint32_t portid) : seq_(seq), portid_(portid) {}
+  NeighbourDumpReader(uint32_t seq, uint32_t portid);
 
   // Feeds one received datagram (4-byte aligned). Returns true once
   // NLMSG_DONE has arrived. Every length is checked: a message must fit
   // the datagram, its ndmsg the message, its attributes the message
   // exactly, NDA_DST the family, NDA_PROTOCOL one byte; unknown attributes
-  // are skipped. An Error (EBADMSG for malformed input, the kernel's errno
-  // for NLMSG_ERROR or a failed NLMSG_DONE) leaves the dump unusable.
+  // are skipped. An Error (EBADMSG for malformed input, EPROTO for another
+  // request's or socket's reply, the kernel's errno for NLMSG_ERROR or a
+  // failed NLMSG_DONE) leaves the dump unusable. Framing is ReplyReader's.
   //
   // NLM_F_DUMP_INTR (the table changed while it was dumped) marks the dump
   // interrupted(): its remaining entries are read to NLMSG_DONE but not
   // kept, and the caller dumps again.
   Result<bool> feed(std::span<const uint8_t> datagram);
 
-  bool interrupted() const { return interrupted_; }
+  bool interrupted() const { return reply_.interrupted(); }
   const std::vector<NeighbourEntry>& entries() const { return entries_; }
 
  private:
-  uint32_t seq_;
-  uint32_t portid_;
-  bool interrupted_ = false;
+  ReplyReader reply_;
   std::vector<NeighbourEntry> entries_;
 };
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <new>
 
+#include "netlink/reply_reader.h"
+
 namespace tcpreap {
 
 bool neighbour_unresolved(std::optional<uint16_t> state) {
@@ -231,16 +233,34 @@ nlmsghdr* RouteNetlink::start(uint16_t type, uint16_t flags) {
   return nlh;
 }
 
-// Sends `nlh` and runs `cb` on its reply. A kernel error (NLMSG_ERROR)
-// comes back as an Error with its errno.
+// Sends `nlh` and runs `cb` on each message of its reply. A kernel error
+// (NLMSG_ERROR) comes back as an Error with its errno.
 Status RouteNetlink::transact(nlmsghdr* nlh, mnl_cb_t cb, void* data) {
   if (auto s = socket_.send({request_.data(), nlh->nlmsg_len}); !s) return s;
-  auto reply = receive_reply(nlh->nlmsg_seq);
-  if (!reply) return reply.error();
+  auto datagram = receive_reply(nlh->nlmsg_seq);
+  if (!datagram) return datagram.error();
   // Not a dump: the reply (a message, or the ACK) is one datagram.
-  if (mnl_cb_run(reply->data(), reply->size(), nlh->nlmsg_seq, socket_.portid(), cb, data) == MNL_CB_ERROR)
-    return Error(errno, "route netlink reply");
-  return Ok{};
+  ReplyReader reply = ReplyReader::answers(nlh->nlmsg_seq, 1, socket_.portid(), kRtnetlinkErrnos);
+  reply.start(*datagram);
+  while (true) {
+    auto next = reply.next();
+    if (!next) return next.error().wrap("route netlink reply");
+    if (!*next) return Ok{};
+    const ReplyMessage& m = **next;
+    switch (m.kind) {
+      case ReplyMessage::Kind::kError:
+        return Error(m.errnum, "route netlink reply");
+      case ReplyMessage::Kind::kAck:
+      case ReplyMessage::Kind::kDone:
+        return Ok{};
+      case ReplyMessage::Kind::kData:
+        // The callbacks parse attributes in place with libmnl: the buffer
+        // is 4-byte aligned, and so is every message in it.
+        if (cb && cb(reinterpret_cast<const nlmsghdr*>(m.message.data()), data) == MNL_CB_ERROR)
+          return Error(errno, "route netlink reply");
+        break;
+    }
+  }
 }
 
 Result<std::span<const uint8_t>> RouteNetlink::receive_reply(uint32_t seq) {

@@ -8,12 +8,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <string>
 #include <vector>
 
 #include "netlink/netlink_socket.h"
+#include "netlink/reply_reader.h"
 #include "net/tcp_state.h"
 
 namespace tcpreap {
@@ -30,10 +30,6 @@ constexpr size_t kReceiveBufferSize = 8192;
 constexpr int kMaxDatagrams = 8;
 
 const std::string kWhat = "asking whether the kernel has SOCK_DESTROY";
-
-bool message_fits(const nlmsghdr* nlh, int left) {
-  return mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= static_cast<uint32_t>(left);
-}
 
 }  // namespace
 
@@ -53,35 +49,29 @@ Result<DestroySupport> probe_destroy_support(std::unique_ptr<NetlinkTransport> t
   if (auto sent = transport->send({request, nlh->nlmsg_len}); !sent) return sent.error().wrap(kWhat);
 
   std::vector<uint8_t> buffer(kReceiveBufferSize);
-  const uint32_t portid = transport->portid();
+  // Framing, port id and the error code are the reader's to check; answers
+  // to other requests (none should come) it skips.
+  ReplyReader reply = ReplyReader::answers(seq, 1, transport->portid());
   for (int datagram = 0; datagram < kMaxDatagrams; ++datagram) {
     auto n = transport->receive(buffer);
     if (!n) return n.error().wrap(kWhat);
-    int left = static_cast<int>(*n);
-    const auto* m = reinterpret_cast<const nlmsghdr*>(buffer.data());
-    for (; message_fits(m, left); m = mnl_nlmsg_next(m, &left)) {
-      if (!mnl_nlmsg_portid_ok(m, portid))
-        return Error(0, kWhat + ": an answer for port id " + std::to_string(m->nlmsg_pid));
-      if (m->nlmsg_seq != seq) continue;  // not ours (none should come)
-      if (m->nlmsg_type != NLMSG_ERROR)
-        return Error(0, kWhat + ": an answer of type " + std::to_string(m->nlmsg_type) + ", not NLMSG_ERROR");
-      nlmsgerr err;
-      if (m->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof err)
-        return Error(0, kWhat + ": a truncated answer of " + std::to_string(m->nlmsg_len) + " bytes");
-      std::memcpy(&err, mnl_nlmsg_get_payload(m), sizeof err);
-      if (err.error > 0 || err.error < -4095)
-        return Error(0, kWhat + ": an answer with error code " + std::to_string(err.error));
-      switch (-err.error) {
-        case ENOENT:
-        case 0:  // something was destroyed: it cannot be, but it shows the kernel can
-          return DestroySupport::kSupported;
-        case EOPNOTSUPP:
-          return DestroySupport::kUnsupported;
-        default:
-          return Error(-err.error, kWhat + ": the kernel answered");
-      }
+    reply.start({buffer.data(), *n});
+    auto next = reply.next();
+    if (!next) return next.error().wrap(kWhat);
+    if (!*next) continue;  // nothing of ours in this datagram
+    const ReplyMessage& m = **next;
+    switch (m.kind) {
+      case ReplyMessage::Kind::kAck:  // something was destroyed: it cannot be, but it shows the kernel can
+        return DestroySupport::kSupported;
+      case ReplyMessage::Kind::kError:
+        if (m.errnum == ENOENT) return DestroySupport::kSupported;
+        if (m.errnum == EOPNOTSUPP) return DestroySupport::kUnsupported;
+        return Error(m.errnum, kWhat + ": the kernel answered");
+      case ReplyMessage::Kind::kData:
+      case ReplyMessage::Kind::kDone:
+        break;
     }
-    if (left > 0) return Error(0, kWhat + ": a truncated netlink message");
+    return Error(0, kWhat + ": " + m.where() + ": unexpected message type " + std::to_string(m.type));
   }
   return Error(0, kWhat + ": no answer in " + std::to_string(kMaxDatagrams) + " datagrams");
 }

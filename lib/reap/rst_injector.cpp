@@ -2,20 +2,13 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
-#include <random>
-#include <string>
 #include <map>
+#include <string>
 #include <thread>
 
 #include "diag/socket_presence.h"
 #include "net/tcp_state.h"
-#include "netlink/netlink_socket.h"
-#include "netlink/route_netlink.h"
-#include "wire/challenge_ack.h"
-#include "wire/neighbour_pins.h"
-#include "wire/packet_capture.h"
-#include "wire/raw_sender.h"
+#include "wire/packet_resources.h"
 
 namespace tcpreap {
 
@@ -54,15 +47,6 @@ bool would_be_asked(const TcpSocket& s) {
   return StateSet::synchronized().contains(s.state) && wire_flow(s) && s.local_port != 0 && s.remote_port != 0;
 }
 
-// What every reset() call uses, opened once in the injector's namespace.
-struct Resources {
-  PacketCapture capture;
-  RawSender sender;
-  std::optional<RouteNetlink> rtnl;  // absent: neighbours cannot be pinned,
-  std::string rtnl_error;            // and this says why
-  std::mt19937 rng;
-};
-
 // A socket whose RST is out, waiting for a lookup to show it gone.
 struct Pending {
   size_t index = 0;                          // into the caller's sockets
@@ -80,7 +64,7 @@ struct Pending {
 // round.
 class ResetCall {
  public:
-  ResetCall(Resources& res, SocketPresence& lookup, std::span<const TcpSocket> sockets, const RstOptions& options)
+  ResetCall(PacketResources& res, SocketPresence& lookup, std::span<const TcpSocket> sockets, const RstOptions& options)
       : res_(res), lookup_(lookup), sockets_(sockets), options_(options) {}
 
   std::vector<ReapOutcome> run();
@@ -92,7 +76,7 @@ class ResetCall {
   // Looks up until every pending socket is settled; returns those still there.
   std::vector<Pending> verify(std::vector<Pending> pending);
 
-  Resources& res_;
+  PacketResources& res_;
   SocketPresence& lookup_;
   std::span<const TcpSocket> sockets_;
   RstOptions options_;
@@ -118,10 +102,8 @@ std::vector<ReapOutcome> ResetCall::run() {
   }
   screen();
 
-  NeighbourPins pins(res_.rtnl ? &*res_.rtnl : nullptr, res_.rtnl_error);
-  ChallengeAckLearner learner(res_.capture, res_.sender, res_.rng);
-  const ChallengeOptions copts{options_.attempts, options_.retry_after, options_.answer_timeout,
-                               options_.pin_neighbour};
+  NeighbourPins pins = res_.pins();
+  ChallengeAckLearner learner = res_.learner();
   while (!round_.empty()) {
     std::vector<const TcpSocket*> asked;
     std::vector<Clock::time_point> round_not_before;
@@ -130,7 +112,7 @@ std::vector<ReapOutcome> ResetCall::run() {
       round_not_before.push_back(not_before[i]);
     }
     pending_.clear();
-    auto challenges = learner.learn(asked, copts, pins, round_not_before,
+    auto challenges = learner.learn(asked, options_, pins, round_not_before,
                                     [&](size_t k, const Challenge& c) { on_answer(round_[k], c); });
     for (const Challenge& c : challenges)
       if (c.pin) pins.release(*c.pin);  // the RST goes to a local address: no neighbour needed
@@ -244,7 +226,7 @@ void ResetCall::on_answer(size_t i, const Challenge& c) {
   rst.flow = c.flow.reversed();
   rst.flags = tcp_flag::kRst;
   rst.seq = c.segment.ack;
-  if (auto s = res_.sender.send_segment(rst, sockets_[i].interface); !s) {
+  if (auto s = res_.sender().send_segment(rst, sockets_[i].interface); !s) {
     out_[i] = {ReapResult::kFailed, ReapVia::kRst, s.error().errnum(), "sending the RST: " + s.error().message()};
     return;
   }
@@ -299,38 +281,24 @@ std::vector<Pending> ResetCall::verify(std::vector<Pending> pending) {
 // ---- The injector ------------------------------------------------------------
 
 struct RstInjector::Impl {
-  Resources res;
+  PacketResources res;
   DiagLookup lookup;  // who holds a 4-tuple, asked before every SYN and RST
 };
 
 Result<RstInjector> RstInjector::open() {
-  auto capture = PacketCapture::open();
-  if (!capture) return capture.error().wrap("opening the RST injector");
-  auto sender = RawSender::open();
-  if (!sender) return sender.error().wrap("opening the RST injector");
+  auto res = PacketResources::open();
+  if (!res) return res.error().wrap("opening the RST injector");
   auto lookup = DiagLookup::open();
   if (!lookup) return lookup.error().wrap("opening the RST injector's SOCK_DIAG socket");
-  auto impl = std::make_unique<Impl>(Impl{
-      Resources{std::move(*capture), std::move(*sender), std::nullopt, "", std::mt19937(std::random_device{}())},
-      std::move(*lookup)});
-  // Without it the injector still works, but cannot pin neighbours. With
-  // it, pins a dead tcpreap left go first (see sweep_left_pins()).
-  std::string note;
-  if (auto rt = NetlinkSocket::open(NETLINK_ROUTE); rt) {
-    impl->res.rtnl.emplace(std::move(*rt));
-    note = sweep_left_pins(*impl->res.rtnl).note();
-  } else {
-    impl->res.rtnl_error = rt.error().message();
-  }
-  RstInjector injector(std::move(impl));
-  injector.open_note_ = std::move(note);
-  return injector;
+  return RstInjector(std::make_unique<Impl>(Impl{std::move(*res), std::move(*lookup)}));
 }
 
 RstInjector::RstInjector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RstInjector::RstInjector(RstInjector&&) noexcept = default;
 RstInjector& RstInjector::operator=(RstInjector&&) noexcept = default;
 RstInjector::~RstInjector() = default;
+
+const std::string& RstInjector::open_note() const { return impl_->res.open_note(); }
 
 std::vector<ReapOutcome> RstInjector::reset(std::span<const TcpSocket> sockets, const RstOptions& options) {
   return ResetCall(impl_->res, impl_->lookup, sockets, options).run();

@@ -27,7 +27,6 @@
 // The peer is not told anything: only the local end is reset (SOCK_DESTROY
 // resets both).
 
-#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,38 +35,24 @@
 #include "core/error.h"
 #include "net/tcp_socket.h"
 #include "reap/reap_outcome.h"
+#include "wire/challenge_ack.h"
 
 namespace tcpreap {
 
-struct RstOptions {
-  // SYNs per socket before it is reported kNoAnswer.
-  int attempts = 4;
-  // Between two SYNs to one socket. Must exceed net.ipv4.tcp_invalid_ratelimit
-  // (500 ms): a socket sends at most one challenge ACK per 500 ms, and any
-  // out-of-window ACK it sends counts against that too.
-  std::chrono::milliseconds retry_after{600};
-  // How long to wait for an answer to a SYN before deciding the neighbour
-  // may be the reason (see pin_neighbour), and after the last SYN before
-  // giving up. An answer arriving later, before the next SYN, still counts.
-  std::chrono::milliseconds answer_timeout{250};
-  // When the first SYN draws no answer and the peer (or its gateway) has an
-  // unresolved neighbour entry (absent, INCOMPLETE or FAILED) on the
-  // interface of the route to it: add a temporary NUD_STALE entry with a
-  // null link-layer address (needs CAP_NET_ADMIN; see neighbour_pins.h), ask
-  // again, and delete the entry once no socket needs it. A valid entry is
-  // never replaced.
-  bool pin_neighbour = true;
-};
+// What a reset can be told is how to learn rcv_nxt: the challenge-ACK
+// options (SYNs per socket, their spacing, the answer timeout, neighbour
+// pins).
+using RstOptions = ChallengeOptions;
 
 // Not thread-safe: one reset() at a time. Movable.
 class RstInjector {
  public:
-  // Opens the capture (AF_PACKET: needs CAP_NET_RAW), the raw senders
-  // (CAP_NET_RAW), SOCK_DIAG sockets (to look sockets up) and a route netlink socket
-  // (for neighbour entries), all in the calling thread's network namespace:
-  // the injector only ever reaches that namespace's sockets. Deletes the
-  // neighbour entries another tcpreap process pinned there
-  // (sweep_left_pins()); open_note() says if it did, or failed to.
+  // Opens the packet resources (PacketResources::open(): the capture and
+  // raw senders, CAP_NET_RAW; a route netlink socket for neighbour entries,
+  // after deleting the pins another tcpreap process left) and SOCK_DIAG
+  // sockets (to look sockets up), all in the calling thread's network
+  // namespace: the injector only ever reaches that namespace's sockets.
+  // open_note() says if the sweep removed pins, or failed to.
   // EPERM -> an Error whose message names CAP_NET_RAW.
   static Result<RstInjector> open();
 
@@ -97,13 +82,12 @@ class RstInjector {
   std::vector<ReapOutcome> reset(std::span<const TcpSocket> sockets, const RstOptions& options = {});
 
   // What open() did worth saying (PinSweep::note()): "" when nothing.
-  const std::string& open_note() const { return open_note_; }
+  const std::string& open_note() const;
 
  private:
   struct Impl;
   explicit RstInjector(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::string open_note_;
 };
 
 }  // namespace tcpreap

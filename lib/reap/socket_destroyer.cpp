@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "netlink/netlink_socket.h"
+#include "netlink/reply_reader.h"
 #include "net/tcp_state.h"
 
 namespace tcpreap {
@@ -49,10 +50,6 @@ Result<std::unique_ptr<NetlinkTransport>> open_destroy_socket() {
   if (!s) return s.error();
   size_receive_buffer(s->fd());
   return std::unique_ptr<NetlinkTransport>(std::make_unique<NetlinkSocket>(std::move(*s)));
-}
-
-bool message_fits(const nlmsghdr* nlh, int left) {
-  return mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= static_cast<uint32_t>(left);
 }
 
 ReapOutcome outcome_of(int error) {
@@ -179,33 +176,25 @@ void SocketDestroyer::destroy_batch(std::span<const TcpSocket> batch, std::span<
 
 Status SocketDestroyer::read_answers(uint32_t first_seq, std::vector<std::optional<int>>& errors) {
   const auto count = static_cast<uint32_t>(errors.size());
-  const uint32_t portid = transport_->portid();
+  // Another sequence number is a stray answer to an earlier request: skipped.
+  ReplyReader reply = ReplyReader::answers(first_seq, count, transport_->portid());
   while (true) {
     auto n = transport_->receive(receive_buffer_);
     if (!n) return n.error().wrap("reading SOCK_DESTROY answers");
-    if (*n == 0) return Error(0, "an empty datagram among SOCK_DESTROY answers");
-    int left = static_cast<int>(*n);
-    const auto* nlh = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
+    reply.start({receive_buffer_.data(), *n});
     bool last_answered = false;
-    for (; message_fits(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (!mnl_nlmsg_portid_ok(nlh, portid))
-        return Error(0, "SOCK_DESTROY answer for port id " + std::to_string(nlh->nlmsg_pid));
-      // Unsigned: an earlier request's number (or one from before a wrap)
-      // lands far beyond the batch. Such a stray answer is skipped.
-      const uint32_t k = nlh->nlmsg_seq - first_seq;
-      if (k >= count) continue;
-      if (nlh->nlmsg_type != NLMSG_ERROR)
-        return Error(0, "unexpected message type " + std::to_string(nlh->nlmsg_type) + " among SOCK_DESTROY answers");
-      nlmsgerr err;
-      if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof err)
-        return Error(0, "truncated SOCK_DESTROY answer of " + std::to_string(nlh->nlmsg_len) + " bytes");
-      std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
-      if (err.error > 0 || err.error < -4095)
-        return Error(0, "SOCK_DESTROY answer with error code " + std::to_string(err.error));
-      errors[k] = -err.error;
+    while (true) {
+      auto next = reply.next();
+      if (!next) return next.error().wrap("reading SOCK_DESTROY answers");
+      if (!*next) break;
+      const ReplyMessage& m = **next;
+      if (m.kind != ReplyMessage::Kind::kError && m.kind != ReplyMessage::Kind::kAck)
+        return Error(0, "reading SOCK_DESTROY answers: " + m.where() + ": unexpected message type " +
+                            std::to_string(m.type));
+      const uint32_t k = m.seq - first_seq;  // < count: the reader passes the batch's answers only
+      errors[k] = m.errnum;
       if (k + 1 == count) last_answered = true;
     }
-    if (left > 0) return Error(0, "truncated netlink message among SOCK_DESTROY answers");
     if (last_answered) return Ok{};
   }
 }

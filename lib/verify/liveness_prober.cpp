@@ -1,19 +1,10 @@
 #include "verify/liveness_prober.h"
 
-#include <poll.h>
-
-#include <algorithm>
-#include <array>
-#include <cerrno>
-#include <random>
 #include <string>
 #include <unordered_map>
 
-#include "netlink/netlink_socket.h"
-#include "netlink/route_netlink.h"
-#include "wire/neighbour_pins.h"
-#include "wire/packet_capture.h"
-#include "wire/raw_sender.h"
+#include "wire/capture_session.h"
+#include "wire/packet_resources.h"
 
 namespace tcpreap {
 
@@ -28,77 +19,57 @@ TcpSegment liveness_probe(const Flow& flow, const TcpSegment& answer) {
 }
 
 struct LivenessProber::Impl {
-  PacketCapture capture;
-  RawSender sender;
-  std::optional<RouteNetlink> rtnl;  // absent: neighbours cannot be pinned,
-  std::string rtnl_error;            // and this says why
-  std::mt19937 rng;
+  PacketResources res;
 };
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 
 // The answers of the peers, until every probe has one or the window closes.
 // `by_flow` maps peer -> local flows to the outcome index; answered ones
 // are removed.
-Status watch_answers(PacketCapture& capture, std::unordered_map<Flow, size_t, FlowHash>& by_flow,
-                     std::vector<ProbeOutcome>& out, Clock::time_point until) {
-  std::array<uint8_t, 256> frame{};  // more than kCaptureSnapLen
-  while (!by_flow.empty()) {
-    const auto left = std::chrono::ceil<milliseconds>(until - Clock::now()).count();
-    if (left <= 0) return Ok{};
-    pollfd p{capture.fd(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<milliseconds::rep>(left, 60'000)));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return Error(errno, "waiting on the capture");
-    while (!by_flow.empty()) {
-      auto f = capture.next(frame);
-      if (!f) return f.error();
-      if (!*f) break;
-      auto seg = parse_segment({frame.data(), (*f)->size});
-      if (!seg) continue;
-      auto it = by_flow.find(seg->flow);
-      if (it == by_flow.end()) continue;
-      ProbeOutcome& o = out[it->second];
-      if (seg->has(tcp_flag::kRst)) {
-        o.result = ProbeResult::kPeerReset;
-        o.detail = "the peer answered RST (seq " + std::to_string(seg->seq) +
-                   "): it has no such connection any more, and the kernel closes the socket on it";
-      } else if (seg->has(tcp_flag::kAck) && !seg->has(tcp_flag::kSyn)) {
-        o.result = ProbeResult::kAnswered;
-        o.detail = "the peer answered (ACK " + std::to_string(seg->ack) + "): it is alive";
-      } else {
-        continue;
-      }
-      by_flow.erase(it);
-    }
+class AnswerWatch final : public SegmentWatcher {
+ public:
+  AnswerWatch(std::unordered_map<Flow, size_t, FlowHash>& by_flow, std::vector<ProbeOutcome>& out,
+              Clock::time_point until)
+      : by_flow_(by_flow), out_(out), until_(until) {}
+
+  std::optional<Clock::time_point> tick(Clock::time_point now) override {
+    if (now >= until_) return std::nullopt;
+    return until_;
   }
-  return Ok{};
-}
+  bool done() const override { return by_flow_.empty(); }
+
+  void on_segment(const TcpSegment& seg) override {
+    auto it = by_flow_.find(seg.flow);
+    if (it == by_flow_.end()) return;
+    ProbeOutcome& o = out_[it->second];
+    if (seg.has(tcp_flag::kRst)) {
+      o.result = ProbeResult::kPeerReset;
+      o.detail = "the peer answered RST (seq " + std::to_string(seg.seq) +
+                 "): it has no such connection any more, and the kernel closes the socket on it";
+    } else if (seg.has(tcp_flag::kAck) && !seg.has(tcp_flag::kSyn)) {
+      o.result = ProbeResult::kAnswered;
+      o.detail = "the peer answered (ACK " + std::to_string(seg.ack) + "): it is alive";
+    } else {
+      return;
+    }
+    by_flow_.erase(it);
+  }
+
+ private:
+  std::unordered_map<Flow, size_t, FlowHash>& by_flow_;
+  std::vector<ProbeOutcome>& out_;
+  Clock::time_point until_;
+};
 
 }  // namespace
 
 Result<LivenessProber> LivenessProber::open() {
-  auto capture = PacketCapture::open();
-  if (!capture) return capture.error().wrap("opening the liveness prober");
-  auto sender = RawSender::open();
-  if (!sender) return sender.error().wrap("opening the liveness prober");
-  auto impl = std::make_unique<Impl>(
-      Impl{std::move(*capture), std::move(*sender), std::nullopt, "", std::mt19937(std::random_device{}())});
-  // Without it probing still works, but cannot pin neighbours. With it,
-  // pins a dead tcpreap left go first (see sweep_left_pins()).
-  std::string note;
-  if (auto rt = NetlinkSocket::open(NETLINK_ROUTE); rt) {
-    impl->rtnl.emplace(std::move(*rt));
-    note = sweep_left_pins(*impl->rtnl).note();
-  } else {
-    impl->rtnl_error = rt.error().message();
-  }
-  LivenessProber prober(std::move(impl));
-  prober.open_note_ = std::move(note);
-  return prober;
+  auto res = PacketResources::open();
+  if (!res) return res.error().wrap("opening the liveness prober");
+  return LivenessProber(std::make_unique<Impl>(Impl{std::move(*res)}));
 }
 
 LivenessProber::LivenessProber(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -106,16 +77,18 @@ LivenessProber::LivenessProber(LivenessProber&&) noexcept = default;
 LivenessProber& LivenessProber::operator=(LivenessProber&&) noexcept = default;
 LivenessProber::~LivenessProber() = default;
 
+const std::string& LivenessProber::open_note() const { return impl_->res.open_note(); }
+
 std::vector<ProbeOutcome> LivenessProber::probe(std::span<const TcpSocket> sockets, const ProbeOptions& options) {
-  Impl& r = *impl_;
+  PacketResources& r = impl_->res;
   std::vector<ProbeOutcome> out(sockets.size());
   std::vector<const TcpSocket*> asked;
   for (const TcpSocket& s : sockets) asked.push_back(&s);
 
   // Pins stay until the answers are in: the probe to an on-link peer whose
   // neighbour failed must leave too (to nobody), to be counted unanswered.
-  NeighbourPins pins(r.rtnl ? &*r.rtnl : nullptr, r.rtnl_error);
-  ChallengeAckLearner learner(r.capture, r.sender, r.rng);
+  NeighbourPins pins = r.pins();
+  ChallengeAckLearner learner = r.learner();
   const auto challenges = learner.learn(asked, options.challenge, pins);
 
   std::unordered_map<Flow, size_t, FlowHash> awaiting;  // peer -> local flow: outcome index
@@ -152,17 +125,12 @@ std::vector<ProbeOutcome> LivenessProber::probe(std::span<const TcpSocket> socke
   if (!to_probe.empty()) {
     std::vector<Flow> answers;
     for (const auto& [flow, i] : awaiting) answers.push_back(flow);
-    Status watching = Error(0, "no capture program fits");
-    for (CaptureMatch m : {CaptureMatch::kExactFlows, CaptureMatch::kSourcePorts, CaptureMatch::kAnyTcp}) {
-      auto code = compile_capture_program(answers, m, CaptureDirection::kReceived);
-      if (!code) continue;
-      watching = r.capture.set_program(*code);
-      if (watching || watching.error().errnum() != ENOMEM) break;
-    }
+    CaptureSession session(r.capture());
+    const Status watching = session.start(answers, CaptureDirection::kReceived);
     for (size_t i : to_probe) {
       const Challenge& c = challenges[i];
       const TcpSegment probe = liveness_probe(c.flow, c.segment);
-      if (auto s = r.sender.send_segment(probe, sockets[i].interface); !s) {
+      if (auto s = r.sender().send_segment(probe, sockets[i].interface); !s) {
         out[i] = {ProbeResult::kFailed, s.error().errnum(), "sending the probe: " + s.error().message()};
         awaiting.erase(c.flow.reversed());
         continue;
@@ -175,12 +143,14 @@ std::vector<ProbeOutcome> LivenessProber::probe(std::span<const TcpSocket> socke
     }
     // A failed watch loses only the early look: the scans still see answers.
     if (watching) {
-      if (auto s = watch_answers(r.capture, awaiting, out, Clock::now() + options.answer_window); !s)
+      AnswerWatch watch(awaiting, out, Clock::now() + options.answer_window);
+      if (auto s = session.watch(watch); !s)
         for (auto& [flow, i] : awaiting) out[i].detail += "; watching for the answer failed: " + s.error().message();
     } else {
       for (auto& [flow, i] : awaiting) out[i].detail += "; could not watch for the answer: " + watching.error().message();
     }
-    (void)r.capture.set_program(drop_all_program());
+    if (auto idle = session.stop(); !idle)
+      for (size_t i : to_probe) out[i].detail += "; " + idle.error().message();
   }
   for (const Challenge& c : challenges)
     if (c.pin) pins.release(*c.pin);

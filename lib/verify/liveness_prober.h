@@ -39,11 +39,12 @@ struct ProbeOptions {
 // Not thread-safe: one probe() at a time. Movable.
 class LivenessProber {
  public:
-  // Opens the capture and raw senders (CAP_NET_RAW) and a route netlink
-  // socket (to pin neighbours; CAP_NET_ADMIN) in the calling thread's
-  // network namespace, and deletes the neighbour entries another tcpreap
-  // process pinned there (sweep_left_pins()); open_note() says if it did,
-  // or failed to. EPERM -> an Error whose message names CAP_NET_RAW.
+  // Opens the packet resources (PacketResources::open(): the capture and
+  // raw senders, CAP_NET_RAW; a route netlink socket to pin neighbours,
+  // CAP_NET_ADMIN, after deleting the pins another tcpreap process left) in
+  // the calling thread's network namespace; open_note() says if the sweep
+  // removed pins, or failed to. EPERM -> an Error whose message names
+  // CAP_NET_RAW.
   static Result<LivenessProber> open();
 
   LivenessProber(LivenessProber&&) noexcept;
@@ -56,13 +57,12 @@ class LivenessProber {
   std::vector<ProbeOutcome> probe(std::span<const TcpSocket> sockets, const ProbeOptions& options = {});
 
   // What open() did worth saying (PinSweep::note()): "" when nothing.
-  const std::string& open_note() const { return open_note_; }
+  const std::string& open_note() const;
 
  private:
   struct Impl;
   explicit LivenessProber(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::string open_note_;
 };
 
 // The probe for a socket whose challenge ACK was `answer`: from the local

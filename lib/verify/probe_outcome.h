@@ -34,4 +34,17 @@ struct ProbeOutcome {
   std::chrono::steady_clock::time_point sent_at{};
 };
 
+// Probing tallied over many sockets and scans: the decision engine keeps
+// it (decide/decision_engine.h) and the daemon's metrics export it
+// (metrics/daemon_metrics.h), which may not include decide/ - so it is
+// defined here, with the outcomes it counts, where both can see it.
+struct ProbeCounters {
+  uint64_t sent = 0;        // probes that reached the wire
+  uint64_t answered = 0;    // ...that the peer ACKed (seen directly, or by a scan)
+  uint64_t unanswered = 0;  // ...whose interval passed with nothing received
+  uint64_t peer_reset = 0;  // ...that the peer answered with RST
+  uint64_t failed = 0;      // attempts that sent no probe (no challenge ACK, refused, error)
+  bool operator==(const ProbeCounters&) const = default;
+};
+
 }  // namespace tcpreap

@@ -1,13 +1,11 @@
 #include "wire/challenge_ack.h"
 
-#include <poll.h>
-
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <unordered_map>
 
 #include "net/tcp_state.h"
+#include "wire/capture_session.h"
 
 namespace tcpreap {
 
@@ -36,8 +34,9 @@ struct Work {
   Clock::time_point next_syn{};
 };
 
-// One learn() call: its sockets, their timers and the poll loop.
-class LearnCall {
+// One learn() call: its sockets and their timers, watched over one capture
+// session.
+class LearnCall final : public SegmentWatcher {
  public:
   LearnCall(PacketCapture& capture, RawSender& sender, std::mt19937& rng, const ChallengeOptions& options,
             NeighbourPins& pins, const std::function<void(size_t, const Challenge&)>& on_answer)
@@ -47,15 +46,17 @@ class LearnCall {
 
   std::vector<Challenge> run(std::span<const TcpSocket* const> sockets, std::span<const Clock::time_point> not_before);
 
+  // SegmentWatcher: the sockets' timers, and what they send their peers.
+  std::optional<Clock::time_point> tick(Clock::time_point now) override;
+  void on_segment(const TcpSegment& seg) override;
+  bool done() const override { return unfinished_ == 0; }
+
  private:
   void admit(std::span<const TcpSocket* const> sockets, std::span<const Clock::time_point> not_before);
-  Status start_capture();
-  void loop();
-  void read_frames();
   void advance(Work& w, Clock::time_point now);
   Clock::time_point next_event(const Work& w) const;
   void send_syn(Work& w, Clock::time_point now);
-  void on_segment(Work& w, const TcpSegment& seg);
+  void handle_answer(Work& w, const TcpSegment& seg);
   void finish(Work& w, ChallengeAnswer answer, int errnum = 0, std::string detail = "");
   void fail_all(const Error& e);
 
@@ -70,7 +71,6 @@ class LearnCall {
   std::vector<Work> work_;
   std::unordered_map<Flow, size_t, FlowHash> by_flow_;  // -> index into work_
   std::vector<std::pair<size_t, size_t>> duplicates_;   // (socket index, work index)
-  CaptureMatch match_ = CaptureMatch::kExactFlows;
   size_t unfinished_ = 0;
 };
 
@@ -79,22 +79,26 @@ std::vector<Challenge> LearnCall::run(std::span<const TcpSocket* const> sockets,
   out_.assign(sockets.size(), Challenge{});
   admit(sockets, not_before);
   if (!work_.empty()) {
-    if (auto s = start_capture(); !s) {
+    // by_flow_ checks every frame's 4-tuple, however coarse the program.
+    CaptureSession session(capture_);
+    std::vector<Flow> flows;
+    for (const Work& w : work_) flows.push_back(w.c.flow);
+    if (auto s = session.start(flows, CaptureDirection::kSent); !s) {
       fail_all(s.error().wrap("setting up the capture"));
-    } else {
-      (void)capture_.take_drops();  // count from here
-      loop();
+    } else if (auto watched = session.watch(*this); !watched) {
+      fail_all(watched.error());
     }
     // Leave the capture idle between calls: nothing queues up.
-    (void)capture_.set_program(drop_all_program());
-    auto drops = capture_.take_drops();
+    const Status idle = session.stop();
+    auto drops = session.take_drops();
     for (Work& w : work_) {
       if (w.c.answer == ChallengeAnswer::kNoAnswer) {
         if (drops && *drops > 0) w.c.detail += "; the capture dropped " + std::to_string(*drops) + " frame(s)";
-        if (match_ != CaptureMatch::kExactFlows)
+        if (session.match() != CaptureMatch::kExactFlows)
           w.c.detail += std::string("; the capture program matched ") +
-                        (match_ == CaptureMatch::kSourcePorts ? "source ports only" : "all TCP");
+                        (session.match() == CaptureMatch::kSourcePorts ? "source ports only" : "all TCP");
       }
+      if (!idle) w.c.note += (w.c.note.empty() ? "" : "; ") + idle.error().message();
       out_[w.index] = std::move(w.c);
     }
   }
@@ -143,65 +147,21 @@ void LearnCall::admit(std::span<const TcpSocket* const> sockets, std::span<const
   unfinished_ = work_.size();
 }
 
-Status LearnCall::start_capture() {
-  // See compile_capture_program for why the kernel can refuse an exact
-  // program with ENOMEM; by_flow_ checks every frame's 4-tuple whatever the
-  // program let through.
-  std::vector<Flow> flows;
-  for (const Work& w : work_) flows.push_back(w.c.flow);
-  Status attached = Error(0, "no capture program fits");
-  for (CaptureMatch m : {CaptureMatch::kExactFlows, CaptureMatch::kSourcePorts, CaptureMatch::kAnyTcp}) {
-    auto code = compile_capture_program(flows, m, CaptureDirection::kSent);
-    if (!code) continue;
-    match_ = m;
-    attached = capture_.set_program(*code);
-    if (attached || attached.error().errnum() != ENOMEM) break;
-  }
-  return attached;
+std::optional<Clock::time_point> LearnCall::tick(Clock::time_point now) {
+  for (Work& w : work_)
+    if (!w.done) advance(w, now);
+  Clock::time_point wake = Clock::time_point::max();
+  for (const Work& w : work_)
+    if (!w.done) wake = std::min(wake, next_event(w));
+  return wake;
 }
 
-void LearnCall::loop() {
-  while (unfinished_ > 0) {
-    Clock::time_point now = Clock::now();
-    for (Work& w : work_)
-      if (!w.done) advance(w, now);
-    if (unfinished_ == 0) break;
-
-    now = Clock::now();
-    Clock::time_point wake = Clock::time_point::max();
-    for (const Work& w : work_)
-      if (!w.done) wake = std::min(wake, next_event(w));
-    const auto wait = std::clamp<milliseconds::rep>(std::chrono::ceil<milliseconds>(wake - now).count(), 0, 60'000);
-    pollfd p{capture_.fd(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(wait));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) {
-      fail_all(Error(errno, "waiting on the capture"));
-      return;
-    }
-    if (ready > 0) read_frames();
-  }
-}
-
-void LearnCall::read_frames() {
-  std::array<uint8_t, 256> frame{};  // more than kCaptureSnapLen
-  while (unfinished_ > 0) {
-    auto f = capture_.next(frame);
-    if (!f) {
-      fail_all(f.error());
-      return;
-    }
-    if (!*f) return;
-    // Malformed frames are skipped: the program let through only headers it
-    // checked, so this is a kernel surprise, not something a peer can send.
-    auto seg = parse_segment({frame.data(), (*f)->size});
-    if (!seg) continue;
-    auto it = by_flow_.find(seg->flow);  // the program may be coarser than exact
-    if (it == by_flow_.end()) continue;
-    Work& w = work_[it->second];
-    if (w.done || w.round_syns == 0) continue;  // a late answer, or something sent before we asked
-    on_segment(w, *seg);
-  }
+void LearnCall::on_segment(const TcpSegment& seg) {
+  auto it = by_flow_.find(seg.flow);  // the program may be coarser than exact
+  if (it == by_flow_.end()) return;
+  Work& w = work_[it->second];
+  if (w.done || w.round_syns == 0) return;  // a late answer, or something sent before we asked
+  handle_answer(w, seg);
 }
 
 void LearnCall::finish(Work& w, ChallengeAnswer answer, int errnum, std::string detail) {
@@ -267,7 +227,7 @@ Clock::time_point LearnCall::next_event(const Work& w) const {
 }
 
 // An answer (or any segment) from the local socket to its peer.
-void LearnCall::on_segment(Work& w, const TcpSegment& seg) {
+void LearnCall::handle_answer(Work& w, const TcpSegment& seg) {
   w.c.segment = seg;
   if (seg.has(tcp_flag::kRst)) {
     finish(w, ChallengeAnswer::kRst, 0, "an RST answered the SYN: no socket has this 4-tuple any more");

@@ -40,10 +40,15 @@ struct ChallengeOptions {
   // out-of-window ACK it sends counts against that too.
   std::chrono::milliseconds retry_after{600};
   // How long to wait for an answer to a SYN before deciding the neighbour
-  // may be the reason, and after the last SYN before giving up. An answer
-  // arriving later, before the next SYN, still counts.
+  // may be the reason (see pin_neighbour), and after the last SYN before
+  // giving up. An answer arriving later, before the next SYN, still counts.
   std::chrono::milliseconds answer_timeout{250};
-  // Pin unresolved neighbours (see NeighbourPins); needs CAP_NET_ADMIN.
+  // When the first SYN draws no answer and the peer (or its gateway) has an
+  // unresolved neighbour entry (absent, INCOMPLETE or FAILED) on the
+  // interface of the route to it: add a temporary NUD_STALE entry with a
+  // null link-layer address (needs CAP_NET_ADMIN; see neighbour_pins.h) and
+  // ask again; the caller deletes the entry once no socket needs it. A
+  // valid entry is never replaced.
   bool pin_neighbour = true;
 };
 
@@ -69,7 +74,9 @@ struct Challenge {
   std::optional<size_t> pin;
   int errnum = 0;
   std::string detail;  // why (refused, failed, unanswered)
-  std::string note;    // what was found of the neighbour, when it was looked at
+  // What was found of the neighbour, when it was looked at; and, should
+  // leaving the capture idle after the call fail, that failure.
+  std::string note;
 };
 
 // The socket's local -> peer direction as it appears in packets (a
@@ -78,7 +85,8 @@ struct Challenge {
 std::optional<Flow> wire_flow(const TcpSocket& s);
 
 // Not thread-safe; uses, and does not own, the capture, the sender and the
-// random source. Leaves the capture's program accepting nothing.
+// random source (PacketResources::learner() hands one out). Each learn()
+// is one CaptureSession: it leaves the capture's program accepting nothing.
 class ChallengeAckLearner {
  public:
   ChallengeAckLearner(PacketCapture& capture, RawSender& sender, std::mt19937& rng)

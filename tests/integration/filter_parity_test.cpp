@@ -1,14 +1,17 @@
-// The kernel's inet_diag bytecode and SocketFilter::matches must agree.
-// One namespace holds a known mix of sockets (IPv4, IPv6, dual-stack with
-// v4-mapped addresses, listeners, connections, FIN-WAIT-2 / CLOSE-WAIT,
-// TIME-WAIT); for each filter of a table, the kernel-filtered scan must
-// return exactly the sockets an unfiltered scan keeps after matches().
+// The kernel's inet_diag bytecode, SocketFilter::matches and the policies'
+// Match::matches must agree. One namespace holds a known mix of sockets
+// (IPv4, IPv6, dual-stack with v4-mapped addresses, listeners, connections,
+// FIN-WAIT-2 / CLOSE-WAIT, TIME-WAIT); for each filter of a table, the
+// kernel-filtered scan must return exactly the sockets an unfiltered scan
+// keeps after SocketFilter::matches(), and - for a filter built from
+// policies, as a scan builds it - the sockets their Match::matches() selects.
 
 #include <gtest/gtest.h>
 
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -17,6 +20,7 @@
 #include <thread>
 #include <tuple>
 
+#include "config/config.h"
 #include "diag/socket_scanner.h"
 #include "net/tcp_state.h"
 #include "support/netns.h"
@@ -38,7 +42,16 @@ Cidr prefix(const char* text) { return Cidr::parse(text).value(); }
 Condition lport(const char* t) { return Condition::local_port(ports(t)); }
 Condition rport(const char* t) { return Condition::remote_port(ports(t)); }
 Condition lpfx(const char* t) { return Condition::local_prefix(prefix(t)); }
-Condition rpfx(const char* t) { return Condition::remote_prefix(prefix(t)); }
+std::vector<PortRange> P(std::initializer_list<const char*> texts) {
+  std::vector<PortRange> out;
+  for (const char* t : texts) out.push_back(ports(t));
+  return out;
+}
+std::vector<Cidr> C(std::initializer_list<const char*> texts) {
+  std::vector<Cidr> out;
+  for (const char* t : texts) out.push_back(prefix(t));
+  return out;
+}
 
 constexpr StateSet kAll = StateSet::all();
 StateSet states(std::initializer_list<TcpState> list) {
@@ -47,10 +60,34 @@ StateSet states(std::initializer_list<TcpState> list) {
   return s;
 }
 
+// A match by its lists, over every state unless in() narrows it.
+struct MatchOf {
+  Match m;
+  MatchOf() { m.states = kAll; }
+  MatchOf& local_ports(std::initializer_list<const char*> t) { return set(m.local_ports, P(t)); }
+  MatchOf& remote_ports(std::initializer_list<const char*> t) { return set(m.remote_ports, P(t)); }
+  MatchOf& remote_ports(std::vector<PortRange> r) { return set(m.remote_ports, std::move(r)); }
+  MatchOf& ports(std::initializer_list<const char*> t) { return set(m.ports, P(t)); }
+  MatchOf& local(std::initializer_list<const char*> t) { return set(m.local, C(t)); }
+  MatchOf& remote(std::initializer_list<const char*> t) { return set(m.remote, C(t)); }
+  MatchOf& in(StateSet s) { return set(m.states, s); }
+  operator Match() const { return m; }
+
+ private:
+  template <typename T>
+  MatchOf& set(T& field, T value) {
+    field = std::move(value);
+    return *this;
+  }
+};
+
 struct ParityCase {
   const char* name;
   SocketFilter filter;
   bool expect_matches = true;  // the fixture guarantees at least one match
+  // The policies' matches the filter was built from (Config::scan_filter),
+  // whose Match::matches must agree; empty for a filter no match states.
+  std::vector<Match> policies = {};
 };
 
 SocketFilter filter(std::vector<AnyOf> groups, StateSet st = kAll, bool v4 = true, bool v6 = true) {
@@ -62,70 +99,107 @@ SocketFilter filter(std::vector<AnyOf> groups, StateSet st = kAll, bool v4 = tru
   return f;
 }
 
+// A case as policies state it: the filter is the one a scan for these
+// policies sends (Config::scan_filter), with families narrowed as given.
+ParityCase policies_case(const char* name, std::vector<Match> matches, bool expect = true, bool v4 = true,
+                         bool v6 = true) {
+  Config config;
+  for (const Match& m : matches) {
+    Policy p;
+    p.name = name;
+    p.match = m;
+    config.policies.push_back(std::move(p));
+  }
+  SocketFilter f = config.scan_filter();
+  f.ipv4 = v4;
+  f.ipv6 = v6;
+  return ParityCase{name, std::move(f), expect, std::move(matches)};
+}
+ParityCase policy_case(const char* name, Match m, bool expect = true, bool v4 = true, bool v6 = true) {
+  return policies_case(name, {std::move(m)}, expect, v4, v6);
+}
+
 std::vector<ParityCase> parity_cases() {
   using S = TcpState;
   AnyOf many_ports;  // a long program: 200 single ports and 50 ranges, one of them ours
   for (int p = 1000; p < 1200; ++p) many_ports.push_back(Condition::local_port({uint16_t(p), uint16_t(p)}));
   for (int p = 10000; p < 15000; p += 100) many_ports.push_back(Condition::remote_port({uint16_t(p), uint16_t(p + 9)}));
   many_ports.push_back(lport("2181"));
-  AnyOf huge;  // 5000 ports: 59 996 bytes of bytecode, close to what one attribute holds
-  for (int p = 50000; p < 54999; ++p) huge.push_back(Condition::remote_port({uint16_t(p), uint16_t(p)}));
-  huge.push_back(rport("2181"));
+  std::vector<PortRange> huge;  // 5000 ports: 59 996 bytes of bytecode, close to what one attribute holds
+  for (int p = 50000; p < 54999; ++p) huge.push_back({uint16_t(p), uint16_t(p)});
+  huge.push_back(ports("2181"));
   return {
-      {"NoConditions", filter({})},
-      {"LocalPort", filter({{lport("2181")}})},
-      {"RemotePort", filter({{rport("2181")}})},
-      {"RemotePortZeroIsListeners", filter({{rport("0")}})},
-      {"LocalPortRange", filter({{lport("40000-40010")}})},
-      {"RemotePortRange", filter({{rport("40000-40010")}})},
-      {"LocalPortUpperBoundOnly", filter({{lport("0-9000")}})},
-      {"LocalPortLowerBoundOnly", filter({{lport("30000-65535")}})},
-      {"LocalPortAnyIsNoCondition", filter({{lport("0-65535")}})},
-      {"EitherEndPort", filter({{lport("8080"), rport("8080")}})},
-      {"EitherEndPortList", filter({{lport("2181"), rport("2181"), lport("9090"), rport("9090")}})},
-      {"EitherEndPortRange", filter({{lport("40003-40006"), rport("40003-40006")}})},
-      {"NoSuchPort", filter({{lport("1"), rport("1")}}), false},
-      {"LocalV4Host", filter({{lpfx("127.0.0.1/32")}})},
-      {"LocalV4OtherHost", filter({{lpfx("127.0.0.2/32")}})},
-      {"RemoteV4Net", filter({{rpfx("127.0.0.0/8")}})},
-      {"LocalV4Any", filter({{lpfx("0.0.0.0/0")}})},
-      {"RemoteV4Any", filter({{rpfx("0.0.0.0/0")}})},
-      {"RemoteV4NoMatch", filter({{rpfx("10.0.0.0/8")}}), false},
-      {"LocalV6Any", filter({{lpfx("::/0")}})},
-      {"RemoteV6Any", filter({{rpfx("::/0")}})},
-      {"LocalV6Loopback", filter({{lpfx("::1/128")}})},
-      {"RemoteV6Loopback", filter({{rpfx("::1/128")}})},
-      {"LocalV6Ula", filter({{lpfx("fd00:232::/64")}})},
-      {"RemoteV6UlaShort", filter({{rpfx("fd00::/8")}})},
-      {"LocalV6PrefixOverMapped", filter({{lpfx("::ffff:127.0.0.0/104")}})},
-      {"V4PrefixAgainstMappedOnly", filter({{lpfx("127.0.0.1/32")}}, kAll, false, true)},
-      {"RemoteV4HostAgainstMappedOnly", filter({{rpfx("127.0.0.2/32")}}, kAll, false, true)},
-      {"V4PrefixOddLength", filter({{rpfx("127.0.0.0/31")}})},
-      {"V6PrefixOddLength", filter({{lpfx("fd00:200::/23")}})},
-      {"MixedFamilyPrefixes", filter({{lpfx("127.0.0.2/32"), lpfx("::1/128")}})},
-      {"PortsAndPrefix", filter({{lport("2181"), lport("8080")}, {rpfx("127.0.0.0/8")}})},
+      policy_case("NoConditions", MatchOf()),
+      policy_case("LocalPort", MatchOf().local_ports({"2181"})),
+      policy_case("RemotePort", MatchOf().remote_ports({"2181"})),
+      policy_case("RemotePortZeroIsListeners", MatchOf().remote_ports({"0"})),
+      policy_case("LocalPortRange", MatchOf().local_ports({"40000-40010"})),
+      policy_case("RemotePortRange", MatchOf().remote_ports({"40000-40010"})),
+      policy_case("LocalPortUpperBoundOnly", MatchOf().local_ports({"0-9000"})),
+      policy_case("LocalPortLowerBoundOnly", MatchOf().local_ports({"30000-65535"})),
+      policy_case("LocalPortAnyIsNoCondition", MatchOf().local_ports({"0-65535"})),
+      policy_case("EitherEndPort", MatchOf().ports({"8080"})),
+      policy_case("EitherEndPortList", MatchOf().ports({"2181", "9090"})),
+      policy_case("EitherEndPortRange", MatchOf().ports({"40003-40006"})),
+      policy_case("NoSuchPort", MatchOf().ports({"1"}), false),
+      policy_case("LocalV4Host", MatchOf().local({"127.0.0.1/32"})),
+      policy_case("LocalV4OtherHost", MatchOf().local({"127.0.0.2/32"})),
+      policy_case("RemoteV4Net", MatchOf().remote({"127.0.0.0/8"})),
+      policy_case("LocalV4Any", MatchOf().local({"0.0.0.0/0"})),
+      policy_case("RemoteV4Any", MatchOf().remote({"0.0.0.0/0"})),
+      policy_case("RemoteV4NoMatch", MatchOf().remote({"10.0.0.0/8"}), false),
+      policy_case("LocalV6Any", MatchOf().local({"::/0"})),
+      policy_case("RemoteV6Any", MatchOf().remote({"::/0"})),
+      policy_case("LocalV6Loopback", MatchOf().local({"::1/128"})),
+      policy_case("RemoteV6Loopback", MatchOf().remote({"::1/128"})),
+      policy_case("LocalV6Ula", MatchOf().local({"fd00:232::/64"})),
+      policy_case("RemoteV6UlaShort", MatchOf().remote({"fd00::/8"})),
+      policy_case("LocalV6PrefixOverMapped", MatchOf().local({"::ffff:127.0.0.0/104"})),
+      policy_case("V4PrefixAgainstMappedOnly", MatchOf().local({"127.0.0.1/32"}), true, false, true),
+      policy_case("RemoteV4HostAgainstMappedOnly", MatchOf().remote({"127.0.0.2/32"}), true, false, true),
+      policy_case("V4PrefixOddLength", MatchOf().remote({"127.0.0.0/31"})),
+      policy_case("V6PrefixOddLength", MatchOf().local({"fd00:200::/23"})),
+      policy_case("MixedFamilyPrefixes", MatchOf().local({"127.0.0.2/32", "::1/128"})),
+      policy_case("PortsAndPrefix", MatchOf().local_ports({"2181", "8080"}).remote({"127.0.0.0/8"})),
+      policy_case("EveryList", MatchOf()
+                                   .local_ports({"0-50000"})
+                                   .remote_ports({"2181", "40000-40010"})
+                                   .ports({"2181"})
+                                   .local({"127.0.0.0/8", "::1/128"})
+                                   .remote({"127.0.0.1/32", "::/0"})),
+      policy_case("ProgramNear64KiB", MatchOf().remote_ports(huge)),
+      policy_case("EstablishedOnly", MatchOf().local_ports({"2181"}).in(states({S::kEstablished}))),
+      policy_case("ListenOnly", MatchOf().in(states({S::kListen}))),
+      policy_case("ListenV6Wildcard", MatchOf().local({"::/128"}).in(states({S::kListen}))),
+      policy_case("TimeWaitOnly", MatchOf().local({"127.0.0.0/8", "::1/128"}).in(states({S::kTimeWait}))),
+      policy_case("TimeWaitByPort", MatchOf().remote_ports({"2181", "8080"}).in(states({S::kTimeWait}))),
+      policy_case("SynSentByRemotePort", MatchOf().remote_ports({"2181", "9090"}).in(states({S::kSynSent}))),
+      policy_case("SynRecvByLocalPort", MatchOf().local_ports({"2181"}).in(states({S::kSynRecv}))),
+      policy_case("SynRecvByPrefix", MatchOf().remote({"127.0.0.2/32", "::1/128"}).in(states({S::kSynRecv}))),
+      policy_case("HandshakesByEitherPort", MatchOf().ports({"40010-40011"}).in(states({S::kSynSent, S::kSynRecv}))),
+      policy_case("HalfClosed", MatchOf().ports({"2181"}).in(states({S::kCloseWait, S::kFinWait2}))),
+      policy_case("ConnectedByPrefix", MatchOf().remote({"127.0.0.1/32"}).in(StateSet::connected())),
+      policy_case("IPv4Only", MatchOf().local({"127.0.0.0/8"}), true, true, false),
+      policy_case("IPv6Only", MatchOf().local({"127.0.0.0/8"}), true, false, true),
+      policy_case("IPv6OnlyPorts", MatchOf().local_ports({"2181", "9090"}), true, false, true),
+      policy_case("IPv4OnlyEither", MatchOf().ports({"8080"}).in(states({S::kEstablished})), true, true, false),
+      // Several policies: the scan keeps what any of them matches, within
+      // the union of their states.
+      policies_case("PoliciesOfDifferentStates",
+                    {MatchOf().local_ports({"2181"}).in(states({S::kEstablished})),
+                     MatchOf().ports({"8080"}).in(states({S::kTimeWait})),
+                     MatchOf().local({"::1/128"}).in(states({S::kListen}))}),
+      policies_case("APolicyOfNoListsAmongOthers",
+                    {MatchOf().remote_ports({"2181"}).in(states({S::kEstablished})),
+                     MatchOf().in(states({S::kSynSent}))}),
+      policies_case("NoPolicyCanMatch", {MatchOf().ports({"1"}), MatchOf().remote({"10.0.0.0/8"})}, false),
+      // Shapes no match gives (Match::to_groups makes one group per list, and
+      // none empty): the compiler's own cases.
       {"ThreeGroups", filter({{lpfx("::1/128"), lpfx("127.0.0.1/32")},
                               {rport("40000-40010"), lport("40000-40010")},
                               {rport("2181-2181"), lport("0-3000")}})},
       {"GroupOfManyConditions", filter({many_ports})},
-      {"ProgramNear64KiB", filter({huge})},
       {"EmptyGroupNeverHolds", filter({{lport("2181")}, {}}), false},
-      {"EstablishedOnly", filter({{lport("2181")}}, states({S::kEstablished}))},
-      {"ListenOnly", filter({}, states({S::kListen}))},
-      {"ListenV6Wildcard", filter({{lpfx("::/128")}}, states({S::kListen}))},
-      {"TimeWaitOnly", filter({{lpfx("127.0.0.0/8"), lpfx("::1/128")}}, states({S::kTimeWait}))},
-      {"TimeWaitByPort", filter({{rport("2181"), rport("8080")}}, states({S::kTimeWait}))},
-      {"SynSentByRemotePort", filter({{rport("2181"), rport("9090")}}, states({S::kSynSent}))},
-      {"SynRecvByLocalPort", filter({{lport("2181")}}, states({S::kSynRecv}))},
-      {"SynRecvByPrefix", filter({{rpfx("127.0.0.2/32"), rpfx("::1/128")}}, states({S::kSynRecv}))},
-      {"HandshakesByEitherPort", filter({{lport("40010-40011"), rport("40010-40011")}},
-                                        states({S::kSynSent, S::kSynRecv}))},
-      {"HalfClosed", filter({{lport("2181"), rport("2181")}}, states({S::kCloseWait, S::kFinWait2}))},
-      {"ConnectedByPrefix", filter({{rpfx("127.0.0.1/32")}}, StateSet::connected())},
-      {"IPv4Only", filter({{lpfx("127.0.0.0/8")}}, kAll, true, false)},
-      {"IPv6Only", filter({{lpfx("127.0.0.0/8")}}, kAll, false, true)},
-      {"IPv6OnlyPorts", filter({{lport("2181"), lport("9090")}}, kAll, false, true)},
-      {"IPv4OnlyEither", filter({{lport("8080"), rport("8080")}}, states({S::kEstablished}), true, false)},
   };
 }
 
@@ -304,6 +378,7 @@ TEST_P(FilterParityTest, KernelBytecodeAgreesWithMatches) {
   const ParityCase& c = GetParam();
   SocketFilter unfiltered = c.filter;
   unfiltered.all_of.clear();
+  unfiltered.any_clause.clear();
 
   auto everything = scan_sockets(*fixture_->scanner, compile_query(unfiltered));
   auto kernel = by_identity(scan_sockets(*fixture_->scanner, compile_query(c.filter)));
@@ -319,6 +394,46 @@ TEST_P(FilterParityTest, KernelBytecodeAgreesWithMatches) {
     EXPECT_FALSE(kernel.empty()) << "the fixture holds sockets this filter must find";
   else
     EXPECT_TRUE(kernel.empty());
+}
+
+// The policies decide with Match::matches what the kernel filtered with
+// their scan filter. One policy: the two select the same sockets. Several:
+// the scan may keep more (one policy's lists with another's states), never
+// less - a socket the scan hides, no policy can decide.
+TEST_P(FilterParityTest, PoliciesMatchWhatTheKernelKeeps) {
+  const ParityCase& c = GetParam();
+  if (c.policies.empty()) GTEST_SKIP() << "a filter no match gives";
+  auto by_policies = [&](const TcpSocket& s) {
+    return std::any_of(c.policies.begin(), c.policies.end(), [&](const Match& m) { return m.matches(s); });
+  };
+
+  // Every socket of the namespace, in every state: the predicates' state
+  // checks are compared too, not only their ports and prefixes.
+  const auto all = scan_sockets(*fixture_->scanner, compile_query(SocketFilter{}));
+  for (const auto& s : all) {
+    if (!c.filter.wants(s.family)) continue;  // families are the scan's, not a match's
+    if (c.policies.size() == 1) {
+      EXPECT_EQ(by_policies(s), c.filter.matches(s)) << "Match and SocketFilter disagree on " << describe(s);
+    } else if (by_policies(s)) {
+      EXPECT_TRUE(c.filter.matches(s)) << "the scan filter hides what a policy matches: " << describe(s);
+    }
+  }
+
+  SocketFilter unfiltered = c.filter;
+  unfiltered.all_of.clear();
+  unfiltered.any_clause.clear();
+  auto everything = scan_sockets(*fixture_->scanner, compile_query(unfiltered));
+  auto kernel = by_identity(scan_sockets(*fixture_->scanner, compile_query(c.filter)));
+  std::map<std::string, TcpSocket> decided;
+  for (const auto& s : everything)
+    if (by_policies(s)) decided.emplace(identity(s), s);
+  for (const auto& [id, s] : decided)
+    EXPECT_TRUE(kernel.count(id)) << "a policy matches what the kernel's filter drops: " << describe(s);
+  if (c.policies.size() == 1) {
+    for (const auto& [id, s] : kernel)
+      EXPECT_TRUE(decided.count(id)) << "the kernel keeps what the policy does not match: " << describe(s);
+  }
+  EXPECT_EQ(decided.empty(), !c.expect_matches);
 }
 
 INSTANTIATE_TEST_SUITE_P(Filters, FilterParityTest, ::testing::ValuesIn(parity_cases()),

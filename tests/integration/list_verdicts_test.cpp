@@ -1,26 +1,28 @@
-// `tcpreap list --config`, the operator's dry run, against real connections:
-// a half-open connection silent longer than `silent_for` is dead, a live one
-// that talks every half second is alive, and listing touches neither. Also
-// `tcpreap check` on a good and a broken file.
+// `tcpreap list --config`, the operator's dry run, against real connections
+// from the client host of PeerHostsTest: a half-open connection whose peer
+// died silently and which stayed silent longer than `silent_for` is dead, a
+// live one from the same host that talks every half second is alive, and
+// listing touches neither. The decision engine on the same kernel finds
+// data retransmitted into a dead peer unacknowledged. Also `tcpreap check`
+// on a good and a broken file.
 
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <fstream>
-#include <atomic>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "decide/decision_engine.h"
 #include "diag/socket_scanner.h"
-#include "support/command.h"
 #include "support/busy_connection.h"
+#include "support/command.h"
 #include "support/netns.h"
-#include "support/privileges.h"
+#include "support/peer_hosts.h"
 #include "support/scan.h"
 #include "support/tcp.h"
 #include "support/temp_file.h"
@@ -55,37 +57,16 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-TEST(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
-  TCPREAP_REQUIRE_ROOT();
-  TestHosts hosts;
-  // The dead peer is the client host, which vanishes; the live peer talks
-  // over loopback inside the server's namespace, untouched by the vanishing.
-  UniqueFd listener, dead_client, loop_client;
-  std::optional<SocketScanner> scanner;
-  {
-    ScopedNetns in(hosts.server());
-    listener = tcp_listen("0.0.0.0");
-    scanner.emplace(open_scanner());
-  }
-  const uint16_t port = local_endpoint(listener.get()).port;
-  {
-    ScopedNetns in(hosts.client());
-    dead_client = tcp_connect(TestHosts::kServer4, port);
-  }
-  UniqueFd dead_server = tcp_accept(listener.get());
-  write_all(dead_client.get(), "hi");
-  ASSERT_EQ(read_exact(dead_server.get(), 2), "hi");
-  const uint16_t dead_port = remote_endpoint(dead_server.get()).port;
-  {
-    ScopedNetns in(hosts.server());
-    loop_client = tcp_connect("127.0.0.1", port);
-  }
-  UniqueFd loop_server = tcp_accept(listener.get());
+class ListVerdicts : public PeerHostsTest {};
 
-  hosts.make_client_vanish();
-  dead_client.reset();  // its RST is dropped with everything else
-
-  BusyConnection live(std::move(loop_client), std::move(loop_server), 500ms);
+TEST_F(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
+  // Both from the client host to server port 0; only the dead one's peer
+  // goes silent, and the live one keeps talking on a thread.
+  PeerConn dead = connect(false), talking = connect(false);
+  kill_peers({&dead});
+  const std::string dead_port = std::to_string(dead.client_port), live_port = std::to_string(talking.client_port);
+  BusyConnection live(std::move(talking.client), std::move(talking.server), 500ms);
+  const uint16_t port = port_[0];
 
   const TempFile config(
       "scan:\n"
@@ -102,43 +83,48 @@ TEST(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
   est.states = StateSet::of(TcpState::kEstablished);
   est.all_of = {{Condition::local_port({port, port})}};
   const ScanQuery query = compile_query(est);
-  auto before = scan_sockets(*scanner, query);
-  ASSERT_EQ(before.size(), 2u) << "the half-open server end and the loopback server end";
+  auto before = scan_sockets(*scanner_, query);
+  ASSERT_EQ(before.size(), 2u) << "the server ends of the dead and the live connection";
 
   std::this_thread::sleep_for(2500ms);
 
-  const std::vector<std::string> argv = {"ip", "netns", "exec", hosts.server(), TCPREAP_BIN, "list",
+  const std::vector<std::string> argv = {"ip", "netns", "exec", hosts_->server(), TCPREAP_BIN, "list",
                                          "--config", config.path(), "--json", "--sport", std::to_string(port)};
   CommandResult r = run_command(argv);
   ASSERT_EQ(r.exit_code, 0) << r.describe(argv);
-  std::map<std::string, std::string> verdict_by_remote, reason_by_remote;
+  // Both connections are listed, each once, and nothing else.
+  std::map<std::string, std::string> verdict_by_port, reason_by_port;
   for (const auto& line : lines_of(r.out)) {
-    const std::string remote = field(line, "remote_address");
-    verdict_by_remote[remote] = field(line, "verdict");
-    reason_by_remote[remote] = field(line, "reason");
+    const std::string remote_port = field(line, "remote_port");
+    EXPECT_EQ(field(line, "remote_address"), TestHosts::kClient4) << line;
     EXPECT_EQ(field(line, "policy"), "test-clients") << line;
+    EXPECT_FALSE(verdict_by_port.contains(remote_port)) << "listed twice: " << line;
+    verdict_by_port[remote_port] = field(line, "verdict");
+    reason_by_port[remote_port] = field(line, "reason");
   }
-  EXPECT_EQ(verdict_by_remote[TestHosts::kClient4], "dead") << r.out;
-  EXPECT_EQ(reason_by_remote[TestHosts::kClient4], "silent") << r.out;
-  EXPECT_EQ(verdict_by_remote["127.0.0.1"], "alive") << r.out;
-  EXPECT_EQ(reason_by_remote["127.0.0.1"], "null") << r.out;
+  ASSERT_EQ(verdict_by_port.size(), 2u) << r.out;
+  ASSERT_TRUE(verdict_by_port.contains(dead_port)) << "the dead connection is not listed:\n" << r.out;
+  ASSERT_TRUE(verdict_by_port.contains(live_port)) << "the live connection is not listed:\n" << r.out;
+  EXPECT_EQ(verdict_by_port[dead_port], "dead") << r.out;
+  EXPECT_EQ(reason_by_port[dead_port], "silent") << r.out;
+  EXPECT_EQ(verdict_by_port[live_port], "alive") << r.out;
+  EXPECT_EQ(reason_by_port[live_port], "null") << r.out;
 
   // --only-dead shows just the half-open one; the table says why.
-  const std::vector<std::string> only_dead = {"ip", "netns", "exec", hosts.server(), TCPREAP_BIN, "list",
+  const std::vector<std::string> only_dead = {"ip", "netns", "exec", hosts_->server(), TCPREAP_BIN, "list",
                                               "--config", config.path(), "--only-dead"};
   CommandResult table = run_command(only_dead);
   ASSERT_EQ(table.exit_code, 0) << table.describe(only_dead);
   auto rows = lines_of(table.out);
   ASSERT_EQ(rows.size(), 2u) << table.out;
-  EXPECT_NE(rows[1].find(std::string(TestHosts::kClient4) + ":" + std::to_string(dead_port)), std::string::npos)
-      << table.out;
+  EXPECT_NE(rows[1].find(std::string(TestHosts::kClient4) + ":" + dead_port), std::string::npos) << table.out;
   EXPECT_NE(rows[1].find("test-clients"), std::string::npos) << table.out;
   EXPECT_NE(rows[1].find("dead"), std::string::npos) << table.out;
   EXPECT_NE(rows[1].find("silent"), std::string::npos) << table.out;
   EXPECT_NE(rows[1].find(">= 2s"), std::string::npos) << table.out;
 
   // Two real scans a second apart: confirm 2 is met the honest way.
-  const std::vector<std::string> confirmed = {"ip", "netns", "exec", hosts.server(), TCPREAP_BIN, "list",
+  const std::vector<std::string> confirmed = {"ip", "netns", "exec", hosts_->server(), TCPREAP_BIN, "list",
                                               "--config", config.path(), "--only-dead", "--confirm-scans", "2",
                                               "--count"};
   CommandResult c2 = run_command(confirmed);
@@ -147,7 +133,7 @@ TEST(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
 
   // Nothing was touched: both sockets are there with their cookies, the
   // live one still talks, and the half-open server end has no error.
-  auto after = scan_sockets(*scanner, query);
+  auto after = scan_sockets(*scanner_, query);
   ASSERT_EQ(after.size(), 2u);
   std::set<uint64_t> cookies_before, cookies_after;
   for (const auto& s : before) cookies_before.insert(s.cookie);
@@ -158,9 +144,7 @@ TEST(ListVerdicts, SilentHalfOpenIsDeadTalkingPeerAliveAndNothingIsTouched) {
   EXPECT_GT(live.rounds(), exchanged) << "the live connection stopped talking";
   live.stop();
   EXPECT_EQ(live.error(), "");
-  char b;
-  EXPECT_EQ(::recv(dead_server.get(), &b, 1, MSG_DONTWAIT), -1);
-  EXPECT_EQ(errno, EAGAIN) << "the half-open server end saw no error and no EOF";
+  EXPECT_EQ(next_recv(dead.server.get(), 0), EAGAIN) << "the half-open server end saw no error and no EOF";
 }
 
 TEST(CheckCommand, ValidSaysWhatItWillDoInvalidExits78WithTheLocation) {
@@ -200,44 +184,21 @@ TEST(CheckCommand, ValidSaysWhatItWillDoInvalidExits78WithTheLocation) {
   EXPECT_NE(usage.err.find("need --config"), std::string::npos) << usage.err;
 }
 
-}  // namespace
-}  // namespace tcpreap::test
+class EngineOnTheKernel : public PeerHostsTest {};
 
-namespace tcpreap::test {
-namespace {
-
-// Data sent into a vanished peer: the engine finds it unacknowledged once the
+// Data sent into a dead peer: the engine finds it unacknowledged once the
 // retransmission timeouts alone prove it waited `unacked_for` - while a busy
-// live connection under the same policy never even looks suspect.
-TEST(EngineOnTheKernel, DataRetransmittedIntoAVanishedPeerIsUnackedLiveDataIsNot) {
-  TCPREAP_REQUIRE_ROOT();
-  TestHosts hosts;
-  UniqueFd listener, dead_client, loop_client;
-  std::optional<SocketScanner> scanner;
-  {
-    ScopedNetns in(hosts.server());
-    listener = tcp_listen("0.0.0.0");
-    scanner.emplace(open_scanner());
-  }
-  const uint16_t port = local_endpoint(listener.get()).port;
-  {
-    ScopedNetns in(hosts.client());
-    dead_client = tcp_connect(TestHosts::kServer4, port);
-  }
-  UniqueFd dead_server = tcp_accept(listener.get());
-  {
-    ScopedNetns in(hosts.server());
-    loop_client = tcp_connect("127.0.0.1", port);
-  }
-  UniqueFd loop_server = tcp_accept(listener.get());
-  hosts.make_client_vanish();
-  dead_client.reset();
-  write_all(dead_server.get(), std::string(1000, 'x'));  // retransmitted into the void from now on
+// live connection from the same host, under the same policy, is in every
+// scan and never even looks suspect.
+TEST_F(EngineOnTheKernel, DataRetransmittedIntoAVanishedPeerIsUnackedLiveDataIsNot) {
+  PeerConn dead = connect(false), live = connect(false);
+  kill_peers({&dead});
+  write_all(dead.server.get(), std::string(1000, 'x'));  // retransmitted into the void from now on
 
   Config config;
   Policy p;
   p.name = "test";
-  p.match.local_ports = {{port, port}};
+  p.match.local_ports = {{port_[0], port_[0]}};
   p.match.states = StateSet::of(TcpState::kEstablished);
   p.dead_when.unacked_for = std::chrono::seconds(5);
   config.policies = {p};
@@ -245,29 +206,39 @@ TEST(EngineOnTheKernel, DataRetransmittedIntoAVanishedPeerIsUnackedLiveDataIsNot
   const ScanQuery query = compile_query(config.scan_filter());
 
   std::optional<Decision> dead_verdict;
+  int scans = 0;
   const auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - start < 40s && !dead_verdict) {
     // The live connection: a request and its answer between scans.
-    write_all(loop_client.get(), "ping");
-    ASSERT_EQ(read_exact(loop_server.get(), 4), "ping");
-    write_all(loop_server.get(), "pong");
-    ASSERT_EQ(read_exact(loop_client.get(), 4), "pong");
+    write_all(live.client.get(), "ping");
+    ASSERT_EQ(read_exact(live.server.get(), 4), "ping");
+    write_all(live.server.get(), "pong");
+    ASSERT_EQ(read_exact(live.client.get(), 4), "pong");
 
+    ++scans;
     engine.begin_scan(DecisionEngine::Clock::now());
-    for (const auto& s : scan_sockets(*scanner, query)) {
+    for (const auto& s : scan_sockets(*scanner_, query)) {
       if (auto d = engine.observe(s)) ADD_FAILURE() << "decided at once: " << verdict_name(d->verdict);
     }
+    bool live_seen = false, dead_seen = false;
     for (const auto& e : engine.finish_scan()) {
-      if (e.socket.remote.to_string() == "127.0.0.1") {
+      if (e.socket.cookie == live.cookie) {
+        live_seen = true;
         EXPECT_EQ(e.decision.verdict, Verdict::kAlive) << "the live connection, " << reason_name(e.decision.reason);
-      } else if (e.decision.verdict == Verdict::kDead) {
-        dead_verdict = e.decision;
+      } else if (e.socket.cookie == dead.cookie) {
+        dead_seen = true;
+        if (e.decision.verdict == Verdict::kDead) dead_verdict = e.decision;
+      } else {
+        ADD_FAILURE() << "a socket of neither connection: " << e.socket.remote.to_string() << ":"
+                      << e.socket.remote_port;
       }
     }
+    ASSERT_TRUE(live_seen) << "scan " << scans << " did not list the live connection";
+    ASSERT_TRUE(dead_seen) << "scan " << scans << " did not list the half-open connection";
     std::this_thread::sleep_for(500ms);
   }
   const auto waited = std::chrono::steady_clock::now() - start;
-  ASSERT_TRUE(dead_verdict) << "the half-open connection was never found dead";
+  ASSERT_TRUE(dead_verdict) << "the half-open connection was never found dead in " << scans << " scans";
   EXPECT_EQ(dead_verdict->reason, DeadReason::kUnacked);
   EXPECT_GE(dead_verdict->figures.unacked_for_ms, 5'000u);
   EXPECT_GT(dead_verdict->figures.retransmits, 0);

@@ -114,9 +114,9 @@ for metric in $metrics; do
 done
 
 # --- 4. Every config key --------------------------------------------------
-# The loader lists the keys each map accepts in `constexpr KeySpec kXKeys[]`
+# The schema (config_schema.cpp) lists the keys each map accepts in `constexpr KeySpec kXKeys[]`
 # arrays, aliases included: {"local_port", "local_ports"}.
-loader=$source_dir/lib/config/config_loader.cpp
+loader=$source_dir/lib/config/config_schema.cpp
 keys=$(sed -n '/constexpr KeySpec k[A-Za-z]*Keys\[\] *=/,/};/p' "$loader" | grep -oE '\{"[a-z_]+"' | tr -d '{"' | sort -u) || true
 [[ $(wc -l <<<"$keys") -ge 20 ]] || fail "found only $(wc -l <<<"$keys") config keys in $loader (did the KeySpec tables change?)"
 for key in $keys; do
@@ -124,8 +124,8 @@ for key in $keys; do
 done
 
 # --- 5. Every exit code, in EXIT STATUS -----------------------------------
-codes=$(grep -oE 'constexpr int k[A-Za-z]+ = [0-9]+' "$source_dir/daemon/tcpreap/exit_codes.h" | awk '{print $NF}' | sort -un) || true
-[[ $(wc -l <<<"$codes") -ge 4 ]] || fail "found only $(wc -l <<<"$codes") exit codes in daemon/tcpreap/exit_codes.h"
+codes=$(grep -oE 'constexpr int k[A-Za-z]+ = [0-9]+' "$source_dir/daemon/program/exit_codes.h" | awk '{print $NF}' | sort -un) || true
+[[ $(wc -l <<<"$codes") -ge 4 ]] || fail "found only $(wc -l <<<"$codes") exit codes in daemon/program/exit_codes.h"
 for page in tcpreap.8 tcpreapd.8; do
   # The section, from its .SH to the next; each code is a term of its own.
   section=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' <<<"${text[$page]}")

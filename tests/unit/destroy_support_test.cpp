@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -130,7 +131,7 @@ class CannedTransport final : public NetlinkTransport {
     if (pending_.empty()) return Error(EAGAIN, "nothing queued");
     auto d = std::move(pending_.front());
     pending_.pop_front();
-    std::memcpy(buf.data(), d.data(), std::min(d.size(), buf.size()));
+    std::copy_n(d.begin(), std::min(d.size(), buf.size()), buf.begin());
     return d.size();
   }
 
@@ -149,6 +150,14 @@ std::vector<uint8_t> one(uint16_t type, uint32_t seq, uint32_t pid, const std::v
   return d;
 }
 
+// A destroy cannot succeed for the impossible socket; were it ever ACKed,
+// the kernel has shown that it can.
+TEST(DestroySupport, AnAckMeansSupported) {
+  const auto r = answered([](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq, kFakePid, error_payload(0))}; });
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(*r, DestroySupport::kSupported);
+}
+
 TEST(DestroySupport, MalformedAnswersAreErrors) {
   struct Case {
     const char* what;
@@ -157,19 +166,24 @@ TEST(DestroySupport, MalformedAnswersAreErrors) {
   const std::vector<Case> cases = {
       {"for port id 78",
        [](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq, kFakePid + 1, error_payload(-ENOENT))}; }},
-      {"of type 20, not NLMSG_ERROR",
+      {"netlink message at offset 0: unexpected message type 20",
        [](uint32_t seq) { return Datagrams{one(SOCK_DIAG_BY_FAMILY, seq, kFakePid, error_payload(0))}; }},
-      {"a truncated answer of 20 bytes",
+      {"netlink message at offset 0: NLMSG_ERROR of 20 bytes is truncated",
        [](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq, kFakePid, {0, 0, 0, 0})}; }},
-      {"error code 5", [](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq, kFakePid, error_payload(5))}; }},
-      {"error code -5000",
+      {"NLMSG_ERROR code 5 is no negative errno",
+       [](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq, kFakePid, error_payload(5))}; }},
+      {"NLMSG_ERROR code -5000 is no negative errno",
        [](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq, kFakePid, error_payload(-5000))}; }},
-      {"a truncated netlink message",
+      {"truncated netlink message: 32 bytes left at offset 0",
        [](uint32_t seq) {
          auto d = one(NLMSG_ERROR, seq, kFakePid, error_payload(-ENOENT));
          d.resize(d.size() - 4);
          return Datagrams{d};
        }},
+      // A dump's end answers no SOCK_DESTROY.
+      {"netlink message at offset 0: unexpected message type 3",
+       [](uint32_t seq) { return Datagrams{one(NLMSG_DONE, seq, kFakePid, testing::int_payload(0))}; }},
+      {"an empty datagram", [](uint32_t) { return Datagrams{{}}; }},
       // Only answers to other requests, then nothing: the transport's error.
       {"nothing queued",
        [](uint32_t seq) { return Datagrams{one(NLMSG_ERROR, seq - 1, kFakePid, error_payload(-ENOENT))}; }},

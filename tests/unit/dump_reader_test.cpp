@@ -158,6 +158,16 @@ TEST(DumpReader, RejectsATruncatedHeader) {
   EXPECT_THAT(sink.ports, ::testing::ElementsAre(1));
 }
 
+// A netlink socket never delivers nothing; a reader that waited on would
+// spin on a transport that does.
+TEST(DumpReader, RejectsAnEmptyDatagram) {
+  DumpReader reader(kSeq, kPid);
+  RecordingSink sink;
+  auto r = feed(reader, {}, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "an empty datagram");
+}
+
 TEST(DumpReader, RejectsAMessageLongerThanTheDatagram) {
   std::vector<uint8_t> d;
   put_message(d, SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, kSeq, kPid, socket_msg(1));

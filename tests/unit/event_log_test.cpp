@@ -1,28 +1,20 @@
-// The daemon's log: choosing journald, finding a socket's process, rate
-// limits, and the exact stderr lines and journald fields of each kind of
-// message. Journald itself is replaced by a recorder (EventLogSeams).
+// The daemon's log: the exact stderr lines and journald fields of each kind
+// of message, and which of them rate limits hold back. Journald itself is
+// replaced by a recorder, the clock by one the test moves (EventLogSeams).
+// The pieces it is built from have tests of their own: log_target_test,
+// rate_limiter_test, socket_owner_test.
 
 #include "log/event_log.h"
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-
-#include "log/log_target.h"
-#include "log/rate_limiter.h"
-#include "diag/socket_owner.h"
-#include "core/unique_fd.h"
+#include <string>
+#include <vector>
 
 namespace tcpreap {
 namespace {
@@ -31,198 +23,7 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using Clock = std::chrono::steady_clock;
 
-// ---------------------------------------------------------------- log target
-
-TEST(JournalStream, MatchesOnlyTheExactDeviceAndInode) {
-  EXPECT_TRUE(journal_stream_matches("8:1234", 8, 1234));
-  EXPECT_TRUE(journal_stream_matches("0:18446744073709551615", 0, static_cast<ino_t>(18446744073709551615ull)));
-  EXPECT_FALSE(journal_stream_matches("8:1234", 8, 1235));
-  EXPECT_FALSE(journal_stream_matches("8:1234", 9, 1234));
-  EXPECT_FALSE(journal_stream_matches("1234:8", 8, 1234));
-}
-
-TEST(JournalStream, MalformedValuesMatchNothing) {
-  for (const char* env : {"", ":", "8:", ":1234", "8", "8:1234x", "8:1234 ", " 8:1234", "+8:1234", "-8:1234",
-                          "8:+1234", "0x8:1234", "8:1234:5", "8;1234", "18446744073709551616:1234"}) {
-    EXPECT_FALSE(journal_stream_matches(env, 8, 1234)) << '"' << env << '"';
-  }
-  EXPECT_FALSE(journal_stream_matches(nullptr, 0, 0));
-}
-
-TEST(JournalStream, DetectComparesWithStderr) {
-  const char* saved = std::getenv("JOURNAL_STREAM");
-  const std::string old = saved ? saved : "";
-  struct stat st {};
-  ASSERT_EQ(::fstat(STDERR_FILENO, &st), 0);
-  const std::string mine = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-  ::setenv("JOURNAL_STREAM", mine.c_str(), 1);
-  EXPECT_EQ(detect_log_target(), LogTarget::kJournal);
-  const std::string other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
-  ::setenv("JOURNAL_STREAM", other.c_str(), 1);
-  EXPECT_EQ(detect_log_target(), LogTarget::kStderr);
-  ::unsetenv("JOURNAL_STREAM");
-  EXPECT_EQ(detect_log_target(), LogTarget::kStderr);
-  if (saved) ::setenv("JOURNAL_STREAM", old.c_str(), 1);
-}
-
-// -------------------------------------------------------------- rate limiter
-
 const Clock::time_point t0 = Clock::time_point() + 1000h;
-
-TEST(RateLimiter, BurstThenSuppressedThenCountedWhenTheWindowEnds) {
-  RateLimiter limiter(60s, 3);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.check("k", t0 + i * 1s), (RateLimiter::Verdict{true, 0})) << i;
-  for (int i = 3; i < 10; ++i) EXPECT_EQ(limiter.check("k", t0 + i * 1s), (RateLimiter::Verdict{false, 0})) << i;
-  // Still the first window one tick before its end.
-  EXPECT_EQ(limiter.check("k", t0 + 60s - 1ns), (RateLimiter::Verdict{false, 0}));
-  // The window opened at the first message: 60 s later a new one begins,
-  // and its first message carries the 8 suppressed.
-  EXPECT_EQ(limiter.check("k", t0 + 60s), (RateLimiter::Verdict{true, 8}));
-  // The count was reported once; the new window has its own burst.
-  EXPECT_EQ(limiter.check("k", t0 + 61s), (RateLimiter::Verdict{true, 0}));
-  EXPECT_EQ(limiter.check("k", t0 + 62s), (RateLimiter::Verdict{true, 0}));
-  EXPECT_EQ(limiter.check("k", t0 + 63s), (RateLimiter::Verdict{false, 0}));
-  // Nothing suppressed in a window: the next one reports none.
-  EXPECT_EQ(limiter.check("k", t0 + 200s), (RateLimiter::Verdict{true, 1}));
-  EXPECT_EQ(limiter.check("k", t0 + 300s), (RateLimiter::Verdict{true, 0}));
-}
-
-TEST(RateLimiter, KeysAreIndependent) {
-  RateLimiter limiter(60s, 1);
-  EXPECT_TRUE(limiter.check("reap:rst:no-answer", t0).log);
-  EXPECT_FALSE(limiter.check("reap:rst:no-answer", t0).log);
-  EXPECT_TRUE(limiter.check("reap:destroy:not-permitted", t0).log);
-  EXPECT_TRUE(limiter.check("scan", t0).log);
-  EXPECT_FALSE(limiter.check("scan", t0 + 1s).log);
-  EXPECT_EQ(limiter.keys(), 3u);
-}
-
-TEST(RateLimiter, DefaultsAreFivePerMinute) {
-  RateLimiter limiter;
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.check("k", t0).log) << i;
-  EXPECT_FALSE(limiter.check("k", t0 + 59s).log);
-  EXPECT_EQ(limiter.check("k", t0 + 60s), (RateLimiter::Verdict{true, 1}));
-}
-
-TEST(RateLimiter, ZeroBurstStillLogsTheFirst) {
-  RateLimiter limiter(60s, 0);
-  EXPECT_TRUE(limiter.check("k", t0).log);
-  EXPECT_FALSE(limiter.check("k", t0).log);
-}
-
-TEST(RateLimiter, ANewKeyAtTheBoundEvictsTheOldestWindow) {
-  RateLimiter limiter(100s, 1, 3);
-  EXPECT_TRUE(limiter.check("b", t0).log);
-  EXPECT_TRUE(limiter.check("z", t0 + 1s).log);
-  EXPECT_TRUE(limiter.check("c", t0 + 2s).log);
-  EXPECT_FALSE(limiter.check("z", t0 + 3s).log);
-  EXPECT_TRUE(limiter.check("b", t0 + 100s).log);  // a new window: "z" now has the oldest
-  EXPECT_TRUE(limiter.check("d", t0 + 101s).log);  // evicts "z", neither the first key seen nor the least
-  EXPECT_EQ(limiter.keys(), 3u);
-  EXPECT_FALSE(limiter.check("b", t0 + 101s).log);  // still limited
-  EXPECT_FALSE(limiter.check("c", t0 + 101s).log);
-  // "z" was forgotten, its suppressed count with it: a fresh key.
-  EXPECT_EQ(limiter.check("z", t0 + 101s), (RateLimiter::Verdict{true, 0}));
-  EXPECT_EQ(limiter.keys(), 3u);
-}
-
-TEST(RateLimiter, TheDefaultBoundIs1024Keys) {
-  RateLimiter limiter;
-  for (int i = 0; i < 1500; ++i) (void)limiter.check("key" + std::to_string(i), t0 + i * 1ms);
-  EXPECT_EQ(limiter.keys(), RateLimiter::kMaxKeys);
-  EXPECT_EQ(RateLimiter::kMaxKeys, 1024u);
-}
-
-// ------------------------------------------------------------- socket owner
-
-// A directory tree in /tmp, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/event_log_test.XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    path_ = made ? made : "/nonexistent";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
-  void link(const std::string& rel, const std::string& target) const {
-    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
-    std::filesystem::create_symlink(target, path_ + "/" + rel);
-  }
-  void file(const std::string& rel, const std::string& content) const {
-    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
-    std::ofstream(path_ + "/" + rel) << content;
-  }
-  void dir(const std::string& rel) const { std::filesystem::create_directories(path_ + "/" + rel); }
-
- private:
-  std::string path_;
-};
-
-TEST(SocketOwner, FindsTheProcessInAFakeProcTree) {
-  TempDir proc;
-  proc.link("self", "200");
-  proc.file("sys/fd/1", "");            // not a process
-  proc.link("net/fd/1", "socket:[12345]");  // not a process either, though it looks like one inside
-  proc.dir("77");                       // a process gone mid-walk: no fd directory
-  proc.link("100/fd/0", "/dev/null");
-  proc.link("100/fd/3", "socket:[123450]");  // a longer inode with the same prefix
-  proc.link("100/fd/4", "socket:[1234]");
-  proc.file("100/comm", "nginx\n");
-  proc.link("200/fd/0", "/dev/null");
-  proc.link("200/fd/1", "pipe:[12345]");
-  proc.link("200/fd/4", "socket:[12345]");
-  proc.file("200/comm", "zookeeper\n");
-  proc.link("300/fd/9", "socket:[999]");  // no comm: the process went before it could be read
-  proc.link("400/fd/9", "socket:[0]");
-
-  EXPECT_EQ(find_socket_owner(12345, proc.path()), (SocketOwner{200, "zookeeper"}));
-  EXPECT_EQ(find_socket_owner(123450, proc.path()), (SocketOwner{100, "nginx"}));
-  EXPECT_EQ(find_socket_owner(1234, proc.path()), (SocketOwner{100, "nginx"}));
-  EXPECT_EQ(find_socket_owner(999, proc.path()), (SocketOwner{300, ""}));
-  EXPECT_EQ(find_socket_owner(12346, proc.path()), std::nullopt);
-  EXPECT_EQ(find_socket_owner(0, proc.path()), std::nullopt);  // inode 0 is no socket
-  EXPECT_EQ(find_socket_owner(12345, proc.path() + "/missing"), std::nullopt);
-}
-
-TEST(SocketOwner, FindsManyInOneWalkAndStopsAtTheDeadline) {
-  TempDir proc;
-  proc.link("100/fd/3", "socket:[11]");
-  proc.link("100/fd/4", "socket:[12]");
-  proc.file("100/comm", "nginx\n");
-  proc.link("200/fd/4", "socket:[21]");
-  proc.file("200/comm", "zookeeper\n");
-  const uint64_t inodes[] = {11, 21, 12, 99, 0, 11};
-  const auto later = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  const auto found = find_socket_owners(inodes, later, proc.path());
-  EXPECT_EQ(found.size(), 3u);
-  EXPECT_EQ(found.at(11), (SocketOwner{100, "nginx"}));
-  EXPECT_EQ(found.at(12), (SocketOwner{100, "nginx"}));
-  EXPECT_EQ(found.at(21), (SocketOwner{200, "zookeeper"}));
-  EXPECT_FALSE(found.contains(99));
-  // A deadline already past: no walk at all, nothing found.
-  EXPECT_TRUE(find_socket_owners(inodes, std::chrono::steady_clock::now(), proc.path()).empty());
-}
-
-TEST(SocketOwner, FindsThisProcessForItsOwnSocket) {
-  UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  ASSERT_TRUE(sock) << std::strerror(errno);
-  struct stat st {};
-  ASSERT_EQ(::fstat(sock.get(), &st), 0);
-  ASSERT_NE(st.st_ino, 0u);
-  // TASK_COMM_LEN keeps 15 characters; this binary's name is shorter.
-  EXPECT_EQ(find_socket_owner(st.st_ino), (SocketOwner{::getpid(), "event_log_test"}));
-  const ino_t inode = st.st_ino;
-  sock.reset();
-  EXPECT_EQ(find_socket_owner(inode), std::nullopt);
-}
-
-// ------------------------------------------------------------------ event log
 
 // A FILE* in memory; text() is everything written so far.
 class MemStream {

@@ -1,12 +1,15 @@
 // The scan path allocates nothing per socket: a scan of 20 000 sockets makes
 // exactly as many heap allocations as a scan of 20. Counted with a global
-// operator new in this test binary only.
+// operator new in this test binary only; a canary sink that allocates per
+// socket proves the count sees the scan path.
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <new>
+#include <vector>
 
 #include "diag/socket_scanner.h"
 #include "unit/netlink_builder.h"
@@ -78,9 +81,20 @@ struct CountSink : SocketSink {
   void on_socket(const TcpSocket& s) override { n += s.info ? 1 : 0; }
 };
 
+// The canary: a sink that keeps a heap copy of every socket, allocating on
+// the scan path exactly as a per-socket allocation in the scanner would.
+struct CopyingSink : CountSink {
+  std::vector<std::unique_ptr<TcpSocket>> copies;
+  void on_socket(const TcpSocket& s) override {
+    CountSink::on_socket(s);
+    copies.push_back(std::make_unique<TcpSocket>(s));
+  }
+};
+
 // Allocations made by one scan (the second, so that one-time growth of the
-// scanner's own buffers is not counted) of `n` sockets per family.
-uint64_t allocations_per_scan(int n) {
+// scanner's own buffers is not counted) of `n` sockets per family, streamed
+// to `sink`.
+uint64_t allocations_per_scan(int n, CountSink& sink) {
   auto scanner = SocketScanner::open([n]() -> Result<std::unique_ptr<NetlinkTransport>> {
     return std::unique_ptr<NetlinkTransport>(
         std::make_unique<ReplayTransport>(dump_of(AF_INET, n), dump_of(AF_INET6, n)));
@@ -89,7 +103,6 @@ uint64_t allocations_per_scan(int n) {
   auto query = ScanQuery::compile(SocketFilter{});
   CountSink warm;
   EXPECT_TRUE(scanner->scan(*query, warm).ok());
-  CountSink sink;
   const uint64_t before = g_allocations.load();
   auto stats = scanner->scan(*query, sink);
   const uint64_t after = g_allocations.load();
@@ -99,10 +112,22 @@ uint64_t allocations_per_scan(int n) {
 }
 
 TEST(ScanAllocation, DoesNotGrowWithTheNumberOfSockets) {
-  const uint64_t few = allocations_per_scan(10);
-  const uint64_t many = allocations_per_scan(10'000);
+  CountSink few_sink, many_sink;
+  const uint64_t few = allocations_per_scan(10, few_sink);
+  const uint64_t many = allocations_per_scan(10'000, many_sink);
   EXPECT_EQ(many, few) << few << " allocations scanning 20 sockets, " << many << " scanning 20 000";
   EXPECT_EQ(few, 0u) << "a steady-state scan allocates nothing at all";
+}
+
+// The same measurement sees an allocation per socket made inside the counted
+// scan: the zeros above are counts, not a counter that never counts.
+TEST(ScanAllocation, CanarySeesAnAllocationPerSocket) {
+  CopyingSink few_sink, many_sink;
+  const uint64_t few = allocations_per_scan(10, few_sink);
+  const uint64_t many = allocations_per_scan(10'000, many_sink);
+  EXPECT_GE(few, 20u) << "one copy per socket, 20 sockets";
+  EXPECT_GE(many, 20'000u) << "one copy per socket, 20 000 sockets";
+  EXPECT_GT(many, few);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -280,6 +282,121 @@ TEST(SocketDestroyer, ASocketThatCannotBeReopenedFailsThatCallOnly) {
   auto again = rig.destroy(std::span(sockets).subspan(1, 3));
   ASSERT_EQ(again.size(), 3u);
   for (const auto& o : again) EXPECT_EQ(o.result, ReapResult::kDone) << o.detail;
+}
+
+// Answers given as bytes, for the faults a scripted kernel never makes:
+// `answer` builds a batch's datagrams from its first sequence number and
+// request count; receive() hands them out, then reports EAGAIN.
+class ScriptedAnswers final : public NetlinkTransport {
+ public:
+  using Answer = std::function<std::vector<std::vector<uint8_t>>(uint32_t first_seq, size_t count)>;
+  explicit ScriptedAnswers(Answer answer) : answer_(std::move(answer)) {}
+  uint32_t portid() const override { return testing::kFakePid; }
+  Status send(std::span<const uint8_t> m) override {
+    nlmsghdr h;
+    std::memcpy(&h, m.data(), sizeof h);
+    for (auto& d : answer_(h.nlmsg_seq, m.size() / NLMSG_ALIGN(h.nlmsg_len))) pending_.push_back(std::move(d));
+    return Ok{};
+  }
+  Result<size_t> receive(std::span<uint8_t> buf) override {
+    if (pending_.empty()) return Error(EAGAIN, "no answer queued");
+    std::vector<uint8_t> d = std::move(pending_.front());
+    pending_.pop_front();
+    if (!d.empty()) std::memcpy(buf.data(), d.data(), d.size());  // an empty vector's data() may be null
+    return d.size();
+  }
+
+ private:
+  Answer answer_;
+  std::deque<std::vector<uint8_t>> pending_;
+};
+
+std::vector<uint8_t> answer(uint32_t seq, int error, uint32_t pid = testing::kFakePid) {
+  std::vector<uint8_t> d;
+  testing::put_message(d, NLMSG_ERROR, 0, seq, pid, testing::error_payload(-error));
+  return d;
+}
+
+// Answers are read through ReplyReader: its framing errors end the batch.
+// Socket 0's answer, read before the fault, stands; sockets 1 and 2 have
+// none, and with nothing to look them up they fail, saying why.
+TEST(SocketDestroyer, AMalformedAnswerFailsTheUnansweredSayingWhy) {
+  struct Case {
+    const char* what;
+    std::function<std::vector<uint8_t>(uint32_t first_seq)> fault;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"error code cut short",
+       [](uint32_t s) {
+         std::vector<uint8_t> d;
+         testing::put_message(d, NLMSG_ERROR, 0, s + 1, testing::kFakePid, testing::int_payload(-EPERM));
+         return d;
+       },
+       "netlink message at offset 0: NLMSG_ERROR of 20 bytes is truncated"},
+      {"another port id", [](uint32_t s) { return answer(s + 2, 0, testing::kFakePid + 1); },
+       "netlink message at offset 0 is for port id 78, ours is 77"},
+      {"no errno", [](uint32_t s) { return answer(s + 1, 5000); },
+       "netlink message at offset 0: NLMSG_ERROR code -5000 is no negative errno"},
+      {"a DONE",
+       [](uint32_t s) {
+         std::vector<uint8_t> d;
+         testing::put_message(d, NLMSG_DONE, NLM_F_MULTI, s + 2, testing::kFakePid, testing::int_payload(0));
+         return d;
+       },
+       "netlink message at offset 0: unexpected message type 3"},
+      {"cut short",
+       [](uint32_t s) {
+         auto d = answer(s + 2, 0);
+         d.resize(d.size() - 4);
+         return d;
+       },
+       "truncated netlink message: 32 bytes left at offset 0"},
+      {"a length below a header",
+       [](uint32_t s) {
+         auto d = answer(s + 2, 0);
+         const uint32_t len = 8;
+         std::memcpy(d.data(), &len, sizeof len);
+         return d;
+       },
+       "truncated netlink message: 36 bytes left at offset 0"},
+      {"empty", [](uint32_t) { return std::vector<uint8_t>{}; }, "an empty datagram"},
+  };
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 3);
+  for (const Case& c : cases) {
+    SocketDestroyer destroyer(std::make_unique<ScriptedAnswers>([&](uint32_t first_seq, size_t count) {
+      EXPECT_EQ(count, 3u);
+      return std::vector<std::vector<uint8_t>>{answer(first_seq, EPERM), c.fault(first_seq)};
+    }));
+    auto r = destroyer.destroy(sockets);
+    ASSERT_EQ(r.size(), 3u) << c.what;
+    EXPECT_EQ(r[0].result, ReapResult::kNotPermitted) << c.what << ": " << r[0].detail;
+    for (size_t i = 1; i < 3; ++i) {
+      EXPECT_EQ(r[i].result, ReapResult::kFailed) << c.what;
+      EXPECT_EQ(r[i].errnum, 0) << c.what;
+      EXPECT_EQ(r[i].detail, std::string("the SOCK_DESTROY answer was lost (reading SOCK_DESTROY answers: ") +
+                                 c.says + "), and nothing can look the socket up")
+          << c.what;
+    }
+  }
+}
+
+// Several answers in a datagram, an earlier request's answer and a NOOP
+// among them: the strays are skipped, the rest read in order.
+TEST(SocketDestroyer, ReadsAnswersAmongStraysAndNoops) {
+  const std::vector<TcpSocket> sockets = sockets_with_cookies(1, 3);
+  SocketDestroyer destroyer(std::make_unique<ScriptedAnswers>([](uint32_t first_seq, size_t) {
+    std::vector<uint8_t> d = answer(first_seq - 1, EPERM);
+    testing::put_message(d, NLMSG_NOOP, 0, first_seq, testing::kFakePid, {});
+    const auto second = answer(first_seq + 1, ENOENT);
+    d.insert(d.end(), second.begin(), second.end());
+    return std::vector<std::vector<uint8_t>>{d, answer(first_seq + 3, EPERM), answer(first_seq + 2, 0)};
+  }));
+  auto r = destroyer.destroy(sockets);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].result, ReapResult::kDone) << r[0].detail;
+  EXPECT_EQ(r[1].result, ReapResult::kAlreadyGone) << r[1].detail;
+  EXPECT_EQ(r[2].result, ReapResult::kDone) << r[2].detail;
 }
 
 TEST(SocketDestroyer, NothingToDoSendsNothing) {

@@ -1,4 +1,4 @@
-#include "tcpreap/option_parser.h"
+#include "program/option_parser.h"
 
 #include <charconv>
 
@@ -7,11 +7,14 @@ namespace tcpreap {
 OptionParser::OptionParser(int argc, char** argv, const char* shortopts, const option* longopts)
     : argc_(argc), argv_(argv), shortopts_(shortopts), longopts_(longopts) {
   opterr = 0;  // our own messages
-  optind = 1;
+  // 0, not 1: glibc then forgets everything of an earlier parse (where it
+  // stopped in a cluster of short options, which operands it moved aside);
+  // its first call sets optind to 1.
+  optind = 0;
 }
 
 std::variant<OptionParser::Opt, OptionParser::End, OptionParser::Bad> OptionParser::next() {
-  const int before = optind;
+  const int before = optind == 0 ? 1 : optind;
   int index = -1;
   const int c = getopt_long(argc_, argv_, shortopts_, longopts_, &index);
   if (c == -1) return End{};

@@ -1,4 +1,4 @@
-#include "tcpreap/config_loading.h"
+#include "program/command_config.h"
 
 #include <cstdio>
 
@@ -6,12 +6,12 @@
 
 namespace tcpreap {
 
-std::optional<Config> load_config_or_report(const std::string& path, const char* command) {
+std::optional<Config> command_config(const std::string& path, const ProgramMessages& messages) {
   ConfigLoad load = load_config_file(path);
   if (load.config) return std::move(*load.config);
   for (const ConfigDiagnostic& d : load.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-  std::fprintf(stderr, "tcpreap %s: %s is not valid (%zu error%s); nothing was done\n", command, path.c_str(),
-               load.errors.size(), load.errors.size() == 1 ? "" : "s");
+  const size_t n = load.errors.size();
+  messages.note(path + " is not valid (" + std::to_string(n) + " error" + (n == 1 ? "" : "s") + "); nothing was done");
   return std::nullopt;
 }
 

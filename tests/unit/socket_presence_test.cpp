@@ -2,7 +2,7 @@
 // scripted kernel, byte for byte: what it asks (one exact 4-tuple, no
 // cookie, no dump), how each answer is classified, and that a malformed or
 // failed answer is an error that retires the netlink socket. The real
-// kernel's side: tests/integration/diag_lookup_kernel_test.cpp.
+// kernel's side: tests/integration/socket_presence_kernel_test.cpp.
 
 #include "diag/socket_presence.h"
 
@@ -177,7 +177,7 @@ TEST(DiagLookup, AMalformedOrRefusedAnswerIsAnErrorAndRetiresTheSocket) {
          testing::put_message(d, NLMSG_ERROR, 0, h.nlmsg_seq, kPid, testing::int_payload(-ENOENT));
          return Datagrams{d};
        },
-       0, "truncated NLMSG_ERROR"},
+       0, "NLMSG_ERROR of 20 bytes is truncated"},
       {"other port id", [](const nlmsghdr& h) { return Datagrams{found(h, 7, 1, kPid + 1)}; }, 0, "port id"},
       {"unexpected type",
        [](const nlmsghdr& h) {

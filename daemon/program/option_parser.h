@@ -15,7 +15,8 @@ namespace tcpreap {
 
 class OptionParser {
  public:
-  // `longopts` ends with a zero entry; `shortopts` starts with ':'.
+  // `longopts` ends with a zero entry; `shortopts` starts with ':'. getopt's
+  // state is global: one parser at a time; a new one starts afresh.
   OptionParser(int argc, char** argv, const char* shortopts, const option* longopts);
 
   struct End {};
@@ -29,8 +30,8 @@ class OptionParser {
   // The next option, the end of the options, or what was wrong.
   std::variant<Opt, End, Bad> next();
 
-  // The first operand after the options (optind).
-  int operand_index() const { return optind; }
+  // The first operand after the options (optind), once next() gave End.
+  int operand_index() const { return optind == 0 ? 1 : optind; }
 
  private:
   int argc_;

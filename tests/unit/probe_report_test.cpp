@@ -1,0 +1,45 @@
+// The probe report line: what `tcpreap reap` prints for each probe.
+
+#include "report/probe_report.h"
+
+#include <gtest/gtest.h>
+
+namespace tcpreap {
+namespace {
+
+IpAddress v4(const char* text) { return *IpAddress::parse(text); }
+
+TEST(ProbeLine, SaysNumberPolicyFiguresAndResult) {
+  TcpSocket s;
+  s.family = Family::kIPv4;
+  s.local = v4("10.0.0.1");
+  s.remote = v4("10.0.0.2");
+  s.local_port = 2181;
+  s.remote_port = 40000;
+  Config c;
+  Policy p;
+  p.name = "zk";
+  c.policies = {p};
+  Decision d;
+  d.verdict = Verdict::kVerifying;
+  d.policy = 0;
+  d.reason = DeadReason::kSilent;
+  d.threshold = std::chrono::seconds(30);
+  d.figures.last_recv_ms = 31'000;
+  d.probe = ProbeState{.wanted = 3, .sent = 1, .failures = 0, .due = true, .since_last_ms = 5000};
+  std::string out;
+  ProbeOutcome sent{ProbeResult::kSent, 0, "probe sent", {}};
+  append_probe_line({&s, &d, &c, &sent}, out);
+  ProbeOutcome answered{ProbeResult::kAnswered, 0, "ack", {}};
+  append_probe_line({&s, &d, &c, &answered}, out);
+  ProbeOutcome failed{ProbeResult::kNoAnswer, 0, "no answer to 4 SYN(s)", {}};
+  append_probe_line({&s, &d, &c, &failed}, out);
+  EXPECT_EQ(out,
+            "probe 2/3     10.0.0.1:2181 <- 10.0.0.2:40000                   zk: silent 31.0s >= 30s: sent\n"
+            "probe 2/3     10.0.0.1:2181 <- 10.0.0.2:40000                   zk: silent 31.0s >= 30s: answered: alive\n"
+            "probe FAILED  10.0.0.1:2181 <- 10.0.0.2:40000                   zk: silent 31.0s >= 30s: no-answer: no "
+            "answer to 4 SYN(s)\n");
+}
+
+}  // namespace
+}  // namespace tcpreap
