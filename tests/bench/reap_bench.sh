@@ -8,7 +8,8 @@
 # to port BASEPORT + i % NPORTS. The targets are the client ends of the
 # connections to BASEPORT (N/NPORTS sockets), made dead by the config
 #     policies: [{ name: bench, match: { remote_ports: [BASEPORT] },
-#                  dead_when: { silent_for: 1s } }]   (+ reap.max_per_scan 1000000)
+#                  dead_when: { silent_for: 1s } }]
+#     (+ reap.max_per_scan and reap.max_per_minute 1000000: no cap in the way)
 # and 1.5 s of rest after conn_mass is ready.
 #  1. destroy, ROUNDS rounds, the two commands interleaved (order alternates):
 #       tcpreap reap --config C --method destroy   (scan + decide + SOCK_DESTROY)
@@ -98,6 +99,7 @@ CONFIG=$TMP/reap.yaml
 cat >"$CONFIG" <<EOF
 reap:
   max_per_scan: 1000000
+  max_per_minute: 1000000
 policies:
   - name: bench
     match: { remote_ports: [$BASEPORT] }
@@ -248,7 +250,7 @@ echo "tcpreap: $TCPREAP (CMAKE_BUILD_TYPE=${BUILD_TYPE:-unknown})"
 [[ ${BUILD_TYPE:-} == Release ]] || echo "WARNING: not a Release build: the figures are not representative"
 echo "ss: $(ss -V 2>&1 | head -n1)"
 echo "peak RSS: $([[ -n $TIME_BIN ]] && echo "$TIME_BIN -f %M" || echo "n/a (no GNU time: apt-get install time)")"
-echo "config C: reap.max_per_scan 1000000; one policy: remote_ports [$BASEPORT], dead when silent_for 1s"
+echo "config C: reap.max_per_scan and max_per_minute 1000000; one policy: remote_ports [$BASEPORT], dead when silent_for 1s"
 echo "wall ms = whole command (spawn to exit) around 'ip netns exec NS${TIME_BIN:+ time} CMD', minus that wrapper's"
 echo "          cost (median of 7 x /bin/true, measured in each fresh namespace: the 'wrap ms' column)"
 
