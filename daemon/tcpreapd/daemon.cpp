@@ -85,7 +85,7 @@ class Daemon {
   void reload();
   void schedule(Clock::time_point turn_started);
   void report_privileges();
-  void watch_descriptors();
+  DescriptorReserve::Change watch_descriptors();  // what check() did, said once
   std::string status_line() const { return reporter_->status_line(cycle_->dry_run()); }
 
   const DaemonOptions& options_;
@@ -229,6 +229,10 @@ int Daemon::signal(int signo) {
 void Daemon::reload() {
   notifier_.reloading();
   ConfigLoad load = config_file_.load();
+  // Out of descriptors, the file cannot be opened (EMFILE), yet no turn
+  // may have seen it: a descriptor can be free at a turn's check and taken
+  // (by a scrape, say) before the reload. Let the reserve go and read again.
+  if (!load.config && watch_descriptors() == DescriptorReserve::Change::kReleased) load = config_file_.load();
   std::string failed;
   if (!load.config) {
     for (const auto& e : load.errors) log_.log(EventLog::Priority::kError, e.to_string());
@@ -285,8 +289,9 @@ int Daemon::tick() {
 // Out of descriptors, scans and reaps go on (they open none), but the
 // metrics endpoint cannot accept and a reload cannot read the config: the
 // reserve makes room for them, and each change is said once.
-void Daemon::watch_descriptors() {
-  switch (reserve_.check()) {
+DescriptorReserve::Change Daemon::watch_descriptors() {
+  const DescriptorReserve::Change change = reserve_.check();
+  switch (change) {
     case DescriptorReserve::Change::kNone:
       break;
     case DescriptorReserve::Change::kReleased:
@@ -301,6 +306,7 @@ void Daemon::watch_descriptors() {
                                                 std::to_string(reserve_.size()) + " held in reserve again");
       break;
   }
+  return change;
 }
 
 // What the daemon may do, said once at start: the capabilities it kept,
