@@ -11,7 +11,7 @@
 # small tree in which core/ includes net/ must be refused.
 set -euo pipefail
 
-LAYERS=(core net netlink filter diag config wire verify decide reap cycle report metrics log privilege)
+LAYERS=(core net netns netlink filter diag config wire verify decide reap cycle report metrics log privilege)
 
 check() {
   local lib=$1 status=0 rank=() i
