@@ -9,46 +9,12 @@
 #include <memory>
 #include <string_view>
 
+#include "core/proc_entries.h"
 #include "core/unique_fd.h"
 
 namespace tcpreap {
 
 namespace {
-
-struct DirClose {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using DirPtr = std::unique_ptr<DIR, DirClose>;
-
-// The directory `path` under `at` (AT_FDCWD or a directory fd) for reading;
-// null when it cannot be opened.
-DirPtr open_dir_at(int at, const char* path) {
-  UniqueFd fd(::openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return nullptr;
-  DIR* d = ::fdopendir(fd.get());
-  if (d == nullptr) return nullptr;  // `fd` still owns the descriptor and closes it
-  (void)fd.release();                // the DIR owns it now
-  return DirPtr(d);
-}
-
-// A process directory's name: digits only.
-bool parse_pid(const char* name, int& pid) {
-  const std::string_view text(name);
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-  return ec == std::errc() && ptr == text.data() + text.size() && pid > 0;
-}
-
-// The inode of a link reading "socket:[<inode>]", or 0.
-uint64_t socket_inode(std::string_view link) {
-  constexpr std::string_view kPrefix = "socket:[";
-  if (link.size() < kPrefix.size() + 2 || link.substr(0, kPrefix.size()) != kPrefix || link.back() != ']') return 0;
-  uint64_t inode = 0;
-  const char* first = link.data() + kPrefix.size();
-  const char* last = link.data() + link.size() - 1;
-  auto [ptr, ec] = std::from_chars(first, last, inode);
-  return ec == std::errc() && ptr == last ? inode : 0;
-}
 
 // Calls found(inode) for each socket descriptor of the process whose inode
 // `wanted` holds; stops early when it returns false.
@@ -63,8 +29,8 @@ void scan_fds(int proc_fd, const char* pid_dir, Found&& found) {
     const ssize_t n = ::readlinkat(::dirfd(fds.get()), e->d_name, link, sizeof link);
     // A link filling the buffer may be truncated; "socket:[...]" never does.
     if (n <= 0 || static_cast<size_t>(n) >= sizeof link) continue;
-    if (const uint64_t inode = socket_inode(std::string_view(link, static_cast<size_t>(n))); inode != 0)
-      if (!found(inode)) return;
+    if (const auto inode = linked_inode(std::string_view(link, static_cast<size_t>(n)), "socket"); inode && *inode != 0)
+      if (!found(*inode)) return;
   }
 }
 
@@ -95,15 +61,15 @@ std::unordered_map<uint64_t, SocketOwner> find_socket_owners(std::span<const uin
   const int proc_fd = ::dirfd(proc.get());
   while (const dirent* e = ::readdir(proc.get())) {
     if (found.size() == wanted.size() || std::chrono::steady_clock::now() >= deadline) break;
-    int pid = 0;
-    if (!parse_pid(e->d_name, pid)) continue;
+    const std::optional<int> pid = parse_pid(e->d_name);
+    if (!pid) continue;
     std::optional<std::string> comm;
     scan_fds(proc_fd, e->d_name, [&](uint64_t inode) {
       auto it = wanted.find(inode);
       if (it == wanted.end() || it->second) return true;
       it->second = true;
       if (!comm) comm = read_comm(proc_fd, e->d_name);
-      found.emplace(inode, SocketOwner{pid, *comm});
+      found.emplace(inode, SocketOwner{*pid, *comm});
       return found.size() < wanted.size();
     });
   }

@@ -14,6 +14,7 @@
 #include <span>
 #include <unordered_map>
 
+#include "core/proc_entries.h"
 #include "netns/container_cgroup.h"
 
 namespace tcpreap {
@@ -28,41 +29,6 @@ constexpr size_t kMaxCgroupFileSize = 64 * 1024;
 
 // Lower is better (the header's name order).
 enum class NameRank { kHost, kBound, kContainer, kRuntime, kPid };
-
-struct DirClose {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using DirPtr = std::unique_ptr<DIR, DirClose>;
-
-// The directory `path` for reading, or null with errno set.
-DirPtr open_dir(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return nullptr;
-  DIR* d = ::fdopendir(fd.get());
-  if (d == nullptr) return nullptr;  // `fd` still owns the descriptor and closes it
-  (void)fd.release();                // the DIR owns it now
-  return DirPtr(d);
-}
-
-// A process directory's name: digits only.
-bool parse_pid(const char* name, int& pid) {
-  const std::string_view text(name);
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-  return ec == std::errc() && ptr == text.data() + text.size() && pid > 0;
-}
-
-// The inode a namespace link reads ("net:[<inode>]"), or nothing.
-std::optional<uint64_t> link_inode(std::string_view link) {
-  constexpr std::string_view kPrefix = "net:[";
-  if (link.size() < kPrefix.size() + 2 || !link.starts_with(kPrefix) || link.back() != ']') return std::nullopt;
-  uint64_t ino = 0;
-  const char* first = link.data() + kPrefix.size();
-  const char* last = link.data() + link.size() - 1;
-  auto [ptr, ec] = std::from_chars(first, last, ino);
-  if (ec != std::errc() || ptr != last) return std::nullopt;
-  return ino;
-}
 
 struct IdKey {
   uint64_t dev;
@@ -215,7 +181,7 @@ class Walk {
   }
 
   void walk_dir(const std::string& dir, NetnsSource source, std::string_view runtime, NameRank rank) {
-    DirPtr d = open_dir(dir);
+    DirPtr d = open_dir_at(AT_FDCWD, dir.c_str());
     if (!d) {
       const int err = errno;
       if (err != ENOENT) skip(bucket(err), Error(err, "opening directory " + dir));
@@ -237,14 +203,15 @@ class Walk {
   }
 
   Status walk_proc() {
-    DirPtr proc = open_dir(roots_.proc_root);
+    DirPtr proc = open_dir_at(AT_FDCWD, roots_.proc_root.c_str());
     if (!proc) return Error(errno, "opening " + roots_.proc_root);
     const int proc_fd = ::dirfd(proc.get());
     char rel[32];  // "<pid>/ns/net", relative to proc_fd: no allocation per process
     errno = 0;
     while (const dirent* e = ::readdir(proc.get())) {
-      int pid = 0;
-      if (!parse_pid(e->d_name, pid)) continue;
+      const std::optional<int> parsed = parse_pid(e->d_name);
+      if (!parsed) continue;
+      const int pid = *parsed;
       ++result_.processes;
       std::snprintf(rel, sizeof rel, "%d/ns/net", pid);
       // Most processes are in a namespace already seen. The link's text
@@ -264,7 +231,7 @@ class Walk {
       }
       Found* f = nullptr;
       if (n > 0) {
-        if (auto ino = link_inode(std::string_view(link, static_cast<size_t>(n))))
+        if (auto ino = linked_inode(std::string_view(link, static_cast<size_t>(n)), "net"))
           f = find(found_.front().entry.id.dev, *ino);  // found_.front(): the host's
       }
       if (f == nullptr) {

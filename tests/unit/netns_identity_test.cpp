@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "scratch_dir.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -33,28 +35,7 @@ NetnsId stat_id(const std::string& path) {
   return id;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/netns_identity_test.XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    path_ = made ? made : "/nonexistent";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& rel) const {
-    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
-    std::ofstream(path_ + "/" + rel) << "not a namespace";
-    return path_ + "/" + rel;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = testing::ScratchDir;
 
 TEST(NetnsIdentity, PrintsAsTheKernelLinkReads) {
   NetnsId id;
@@ -93,7 +74,7 @@ TEST(NetnsIdentity, CookieIsTheNetnsCookieWhereTheKernelHasIt) {
 
 TEST(NetnsIdentity, ReadsDeviceAndInodeOfAnyFile) {
   TempDir dir;
-  const std::string path = dir.file("ns");
+  const std::string path = dir.file("ns", "not a namespace");
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(fd.valid());
   auto id = read_netns_id(fd.get(), path);
@@ -109,7 +90,7 @@ TEST(NetnsIdentity, ReadsDeviceAndInodeOfAnyFile) {
 
 TEST(NetnsIdentity, TellsANetworkNamespaceFromOtherFiles) {
   TempDir dir;
-  const std::string path = dir.file("placeholder");
+  const std::string path = dir.file("placeholder", "not a namespace");
   UniqueFd regular(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(regular.valid());
   Status s = check_network_namespace(regular.get(), path);
@@ -131,7 +112,7 @@ TEST(NetnsIdentity, OwnNamespaceErrorsNameThePath) {
   EXPECT_EQ(missing.error().errnum(), ENOENT);
   EXPECT_NE(missing.error().message().find(dir.path() + "/thread-self/ns/net"), std::string::npos);
 
-  dir.file("thread-self/ns/net");
+  dir.file("thread-self/ns/net", "not a namespace");
   auto placeholder = open_own_netns(dir.path());
   ASSERT_FALSE(placeholder.ok()) << "a regular file is no namespace";
   EXPECT_EQ(placeholder.error().errnum(), ENOTTY);

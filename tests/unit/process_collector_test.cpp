@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "scratch_dir.h"
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -26,28 +28,7 @@ namespace {
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-class FakeProc {
- public:
-  FakeProc() {
-    char tmpl[] = "/tmp/process_collector_test.XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    root_ = made ? made : "/nonexistent";
-  }
-  ~FakeProc() {
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
-  void file(const std::string& rel, const std::string& text) const {
-    std::filesystem::create_directories(std::filesystem::path(root_ + "/" + rel).parent_path());
-    std::ofstream(root_ + "/" + rel) << text;
-  }
-  void remove(const std::string& rel) const { std::filesystem::remove(root_ + "/" + rel); }
-  const std::string& root() const { return root_; }
-
- private:
-  std::string root_;
-};
+using FakeProc = testing::ScratchDir;
 
 // utime 300, stime 100, starttime 500 ticks, vsize 4096000, rss 10 pages.
 std::string stat_line() {

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "scratch_dir.h"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -139,27 +141,7 @@ TEST(ParseBootTime, AMissingOrMalformedBtimeIsAnError) {
 
 // --- read_process_stats() on a fake /proc, then on the real one. ---
 
-class FakeProc {
- public:
-  FakeProc() {
-    char tmpl[] = "/tmp/process_stats_test.XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    root_ = made ? made : "/nonexistent";
-  }
-  ~FakeProc() {
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
-  void file(const std::string& rel, const std::string& text) const {
-    std::filesystem::create_directories(std::filesystem::path(root_ + "/" + rel).parent_path());
-    std::ofstream(root_ + "/" + rel) << text;
-  }
-  const std::string& root() const { return root_; }
-
- private:
-  std::string root_;
-};
+using FakeProc = testing::ScratchDir;
 
 double ticks() { return static_cast<double>(::sysconf(_SC_CLK_TCK)); }
 double page() { return static_cast<double>(::sysconf(_SC_PAGESIZE)); }

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "scratch_dir.h"
+
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -23,33 +25,7 @@ namespace tcpreap {
 namespace {
 
 // A directory tree in /tmp, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/socket_owner_test.XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    path_ = made ? made : "/nonexistent";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
-  void link(const std::string& rel, const std::string& target) const {
-    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
-    std::filesystem::create_symlink(target, path_ + "/" + rel);
-  }
-  void file(const std::string& rel, const std::string& content) const {
-    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
-    std::ofstream(path_ + "/" + rel) << content;
-  }
-  void dir(const std::string& rel) const { std::filesystem::create_directories(path_ + "/" + rel); }
-
- private:
-  std::string path_;
-};
+using TempDir = testing::ScratchDir;
 
 TEST(SocketOwner, FindsTheProcessInAFakeProcTree) {
   TempDir proc;
