@@ -95,6 +95,14 @@ int lowest_free_fd(pid_t pid) {
   return n;
 }
 
+// Waits until the daemon's descriptor table stops shrinking: the scrapes of
+// wait_up() closed (civetweb closes its end a moment after the client). A
+// limit set from lowest_free_fd() before that would leave a descriptor free.
+void settle_descriptors(pid_t pid) {
+  for (size_t last = 0, now = open_fds(pid).size(); now != last; last = now, now = open_fds(pid).size())
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
 rlimit nofile_of(pid_t pid) {
   rlimit r{};
   if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &r) != 0) throw_errno("prlimit(RLIMIT_NOFILE) of the daemon", errno);
@@ -163,6 +171,7 @@ TEST_F(DaemonFaultsTest, OutOfFileDescriptorsItSaysSoKeepsServingAndRecovers) {
   const double scan_errors = metric(mport, "tcpreap_scan_errors_total");
 
   // Not one descriptor left.
+  settle_descriptors(pid);
   const int full = lowest_free_fd(pid);
   std::printf("tcpreapd holds %zu descriptors; soft RLIMIT_NOFILE %llu -> %d\n", open_fds(pid).size(),
               static_cast<unsigned long long>(before.rlim_cur), full);
@@ -205,6 +214,51 @@ TEST_F(DaemonFaultsTest, OutOfFileDescriptorsItSaysSoKeepsServingAndRecovers) {
   ASSERT_TRUE(more_scans(*d, mport, 2)) << d->output();
   EXPECT_EQ(metric(mport, "tcpreap_scan_errors_total"), scan_errors);
   EXPECT_EQ(count_lines(d->output(), "out of file descriptors"), 1u) << d->output();
+  expect_clean_stop(*d);
+}
+
+// The reserve is let go at a turn's check; between turns, the last free
+// descriptor can be taken (here by a metrics client civetweb accepts and
+// holds while it waits for the request), and then a reload cannot open the
+// config. With no turn due for an hour, only the reload itself can make room.
+TEST_F(DaemonFaultsTest, AReloadOutOfDescriptorsBetweenTurnsLetsTheReserveGoItself) {
+  const uint16_t mport = free_metrics_port();
+  const TempFile cfg("scan: { interval: 1h }\n"
+                     "metrics: { listen: \"127.0.0.1:" + std::to_string(mport) + "\" }\n"
+                     "policies:\n"
+                     "  - name: stale\n"
+                     "    match: { local_ports: [" + std::to_string(port_[0]) + "] }\n"
+                     "    dead_when: { silent_for: 1h }\n");
+  auto d = start(cfg.path(), {"--user", "root", "--verbose"});
+  wait_up(*d, mport);
+  ASSERT_TRUE(eventually(*d, [&] { return count_lines(d->output(), ": turn 1:") == 1; })) << d->output();
+  const pid_t pid = d->pid();
+  const rlimit before = nofile_of(pid);
+
+  settle_descriptors(pid);
+
+  // Exactly one descriptor free, and a client takes it.
+  const int full = lowest_free_fd(pid);
+  set_nofile_soft(pid, static_cast<rlim_t>(full + 1));
+  UniqueFd client;
+  {
+    ScopedNetns in(hosts_->server());
+    client = tcp_connect("127.0.0.1", mport);
+  }
+  ASSERT_TRUE(eventually(*d, [&] { return lowest_free_fd(pid) > full; })) << "civetweb never accepted";
+
+  d->signal(SIGHUP);
+  ASSERT_TRUE(eventually(*d, [&] {
+    return d->output().find("reloaded ") != std::string::npos || d->output().find("reload failed") != std::string::npos;
+  })) << d->output();
+  EXPECT_EQ(count_lines(d->output(), "reload failed"), 0u) << d->output();
+  EXPECT_EQ(count_lines(d->output(), "reloaded "), 1u) << d->output();
+  EXPECT_EQ(count_lines(d->output(), "out of file descriptors (RLIMIT_NOFILE " + std::to_string(full + 1) + ")"), 1u)
+      << d->output();
+  EXPECT_EQ(count_lines(d->output(), ": turn "), 1u) << "a turn ran, so this proved nothing:\n" << d->output();
+
+  client.reset();
+  set_nofile_soft(pid, before.rlim_cur);
   expect_clean_stop(*d);
 }
 
