@@ -1,6 +1,5 @@
 #include "metrics/daemon_metrics.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -16,7 +15,6 @@
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <exception>
 #include <iterator>

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "core/message_text.h"
+#include "core/proc_entries.h"
 #include "core/unique_fd.h"
 
 namespace tcpreap {
@@ -37,12 +39,6 @@ std::optional<uint64_t> decimal(std::string_view token) {
   return v;
 }
 
-std::string quoted(std::string_view token) {
-  constexpr size_t kShown = 24;
-  if (token.size() > kShown) return "'" + std::string(token.substr(0, kShown)) + "...'";
-  return "'" + std::string(token) + "'";
-}
-
 Result<std::string> read_small_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return Error(errno, "opening " + path);
@@ -63,22 +59,15 @@ Result<std::string> read_small_file(const std::string& path) {
 
 // Entries of a directory but "." and "..", or empty when it cannot be read.
 std::optional<double> count_entries(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  DIR* dir = ::fdopendir(fd);  // owns fd from here
-  if (dir == nullptr) {
-    ::close(fd);
-    return std::nullopt;
-  }
+  DirPtr dir = open_dir_at(AT_FDCWD, path.c_str());
+  if (!dir) return std::nullopt;
   double n = 0;
   errno = 0;
-  while (const dirent* e = ::readdir(dir)) {
+  while (const dirent* e = ::readdir(dir.get())) {
     const std::string_view name = e->d_name;
     if (name != "." && name != "..") ++n;
   }
-  const bool failed = errno != 0;
-  ::closedir(dir);
-  if (failed) return std::nullopt;
+  if (errno != 0) return std::nullopt;
   return n;
 }
 
@@ -92,7 +81,7 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
     return Error(0, what + ": no command name in parentheses");
   std::string_view pid = text.substr(0, open);
   while (!pid.empty() && is_space(pid.back())) pid.remove_suffix(1);
-  if (!decimal(pid)) return Error(0, what + ": field 1 (pid) is " + quoted(pid) + ", not a number");
+  if (!decimal(pid)) return Error(0, what + ": field 1 (pid) is " + quoted_text(pid) + ", not a number");
 
   // Fields 3 to kRss, each separated by a space.
   std::array<std::string_view, kRss - kFirstAfterComm + 1> fields;
@@ -119,7 +108,7 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
   for (const auto& [field, into] : wanted) {
     const std::string_view token = fields[field - kFirstAfterComm];
     const auto v = decimal(token);
-    if (!v) return Error(0, what + ": field " + std::to_string(field) + " is " + quoted(token) + ", not a count");
+    if (!v) return Error(0, what + ": field " + std::to_string(field) + " is " + quoted_text(token) + ", not a count");
     *into = *v;
   }
   return out;
@@ -136,7 +125,7 @@ Result<uint64_t> parse_boot_time(std::string_view proc_stat) {
     while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
     while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
     const auto v = decimal(line);
-    if (!v) return Error(0, "/proc/stat: btime is " + quoted(line) + ", not a number of seconds");
+    if (!v) return Error(0, "/proc/stat: btime is " + quoted_text(line) + ", not a number of seconds");
     return *v;
   }
   return Error(0, "/proc/stat: no btime line");

@@ -95,7 +95,7 @@ TEST(ParseProcStat, MalformedLinesAreErrorsThatSayWhy) {
       {with(22, "12x"), "field 22 is '12x', not a count"},
       {with(23, "18446744073709551616"), "field 23 is '18446744073709551616', not a count"},
       {with(24, "+5"), "field 24 is '+5', not a count"},
-      {with(24, std::string(100, '9')), "field 24 is '999999999999999999999999...', not a count"},
+      {with(24, std::string(100, '9')), "field 24 is '" + std::string(40, '9') + "...', not a count"},
   };
   for (const auto& [text, why] : cases) {
     const auto s = parse_proc_stat(text);
