@@ -77,6 +77,10 @@ fuzz: test-deps
 	./build-fuzz/tests/fuzz/destroy_seed_maker build-fuzz/destroy-corpus
 	./build-fuzz/tests/fuzz/destroy_answer_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/destroy- build-fuzz/destroy-corpus
+	rm -rf build-fuzz/sockstat-corpus && mkdir -p build-fuzz/sockstat-corpus
+	cp /proc/net/sockstat /proc/net/sockstat6 build-fuzz/sockstat-corpus/ 2>/dev/null || true
+	./build-fuzz/tests/fuzz/sockstat_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
+	    -artifact_prefix=build-fuzz/sockstat- build-fuzz/sockstat-corpus
 
 # The benchmarks (numbers, not assertions): tests/bench/README.md. probe_bench
 # uses the kernel-test helpers, so it is built with the tests (GoogleTest).

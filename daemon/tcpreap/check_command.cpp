@@ -11,6 +11,7 @@
 #include "program/command_config.h"
 #include "program/command_line.h"
 #include "program/exit_codes.h"
+#include "tcpreap/command_capabilities.h"
 
 namespace tcpreap {
 
@@ -36,6 +37,7 @@ int run_check_command(int argc, char** argv) {
         return std::nullopt;
       }))
     return *done;
+  if (auto failed = keep_only_capabilities(0, say)) return *failed;
   auto config = command_config(path, say);
   if (!config) return exit_code::kConfig;
   std::printf("%s is valid.\n%s\n", path.c_str(), describe(*config).c_str());

@@ -15,13 +15,16 @@
 #include "program/command_line.h"
 #include "program/exit_codes.h"
 #include "program/program_messages.h"
+#include "privilege/capabilities.h"
+#include "tcpreap/command_capabilities.h"
+#include "tcpreap/namespace_options.h"
 
 namespace tcpreap {
 
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: tcpreap kill LOCAL_ADDR:PORT REMOTE_ADDR:PORT [--method M]\n"
+    "Usage: tcpreap kill LOCAL_ADDR:PORT REMOTE_ADDR:PORT [--method M] [--netns NAME]\n"
     "\n"
     "Makes one connection of this network namespace go away: the local\n"
     "application gets an error and the slot is freed. IPv6 addresses in\n"
@@ -29,6 +32,8 @@ constexpr const char* kUsage =
     "\n"
     "  -m, --method M   auto (default: SOCK_DESTROY, RST injection where the\n"
     "                   kernel cannot), destroy, or rst\n"
+    "      --netns NAME the connection of that network namespace (see\n"
+    "                   tcpreap list --help for the forms of NAME)\n"
     "  -h, --help       this help\n"
     "\n"
     "Exit status: 0 the connection is gone, 1 no such connection or the\n"
@@ -70,12 +75,17 @@ struct Collect final : SocketSink {
 }  // namespace
 
 int run_kill_command(int argc, char** argv) {
-  static const option kLong[] = {
-      {"method", required_argument, nullptr, 'm'}, {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
+  enum : int { kNetns = 256 };
+  static const option kLong[] = {{"method", required_argument, nullptr, 'm'},
+                                 {"netns", required_argument, nullptr, kNetns},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
   const ProgramMessages say("tcpreap kill");
   ReapMethod method = ReapMethod::kAuto;
+  NamespaceChoice namespaces;
   CommandLine command_line(say, kUsage, argc, argv, ":m:h", kLong);
-  auto on_option = [&](int, const char* value) -> std::optional<int> {
+  auto on_option = [&](int code, const char* value) -> std::optional<int> {
+    if (code == kNetns) return choose_namespace(namespaces, value, say);
     auto m = parse_reap_method(value);  // 'm'
     if (!m) return say.usage_error(std::string("--method: '") + value + "' is not auto, destroy or rst");
     method = *m;
@@ -88,6 +98,17 @@ int run_kill_command(int argc, char** argv) {
   if (!local) return say.usage_error(local.error().message());
   auto remote = parse_endpoint(endpoints[1]);
   if (!remote) return say.usage_error(remote.error().message());
+  if (auto failed = keep_only_capabilities(network_capabilities() | namespaces.capabilities(), say)) return *failed;
+
+  // Where the connection is, and every socket used on it made there.
+  std::optional<TargetNamespace> target;
+  if (namespaces.mode == NamespaceChoice::Mode::kOne) {
+    auto named = named_namespace(namespaces.name);
+    if (!named) return say.failed(named.error().message());
+    target = std::move(*named);
+  }
+  const SocketMaker maker = target ? target->maker : SocketMaker::here();
+  const NamespaceInfo* netns = target ? &target->info : nullptr;
 
   // Exactly this 4-tuple, filtered by the kernel. An IPv4 address also
   // finds a dual-stack socket's v4-mapped form.
@@ -100,7 +121,7 @@ int run_kill_command(int argc, char** argv) {
   f.ipv4 = local->address.family == Family::kIPv4;
   auto query = ScanQuery::compile(f);
   if (!query) return say.failed(query.error().message());
-  auto scanner = SocketScanner::open();
+  auto scanner = SocketScanner::open(maker);
   if (!scanner) return say.failed(scanner.error().message());
   Collect found;
   if (auto stats = scanner->scan(*query, found); !stats) return say.failed(stats.error().message());
@@ -109,15 +130,17 @@ int run_kill_command(int argc, char** argv) {
   what += " <- ";
   append_endpoint(remote->address, remote->port, what);
   if (found.sockets.empty())
-    return say.failed("no established connection " + what + " in this network namespace; nothing was done");
+    return say.failed("no established connection " + what + " in " +
+                      (netns && !netns->own ? "network namespace " + netns->label() : "this network namespace") +
+                      "; nothing was done");
 
-  auto reaper = Reaper::open(method);
+  auto reaper = Reaper::open(method, maker);
   if (!reaper) return say.failed(reaper.error().message());
   auto outcomes = reaper->reap(found.sockets);
   std::string out;
   bool all_ok = true;
   for (size_t i = 0; i < found.sockets.size(); ++i) {
-    append_reap_line({&found.sockets[i], nullptr, nullptr, &outcomes[i]}, out);
+    append_reap_line({&found.sockets[i], nullptr, nullptr, &outcomes[i], netns}, out);
     all_ok = all_ok && outcomes[i].result == ReapResult::kDone;
   }
   std::fputs(out.c_str(), stdout);

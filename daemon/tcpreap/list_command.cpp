@@ -6,10 +6,13 @@
 
 #include "tcpreap/list_command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "decide/decided_scan.h"
@@ -21,6 +24,8 @@
 #include "report/decision_report.h"
 #include "report/socket_json.h"
 #include "report/socket_table.h"
+#include "tcpreap/command_capabilities.h"
+#include "tcpreap/namespace_options.h"
 
 namespace tcpreap {
 
@@ -33,6 +38,13 @@ constexpr const char* kUsage =
     "decides on: time since anything was received, unacknowledged segments,\n"
     "consecutive retransmissions, backoff, probes, RTO, queues.\n"
     "\n"
+    "Network namespaces (each socket then shows its namespace's name):\n"
+    "  -A, --all-namespaces  every network namespace on the host (with --config,\n"
+    "                        but those its namespaces.exclude names)\n"
+    "      --netns NAME      only that one: its name as -A shows it (host, an\n"
+    "                        ip netns name, a container ID, pod:UID, pid:PID),\n"
+    "                        its identity net:[INODE], or a path to its file\n"
+    "                        (/proc/PID/ns/net, /run/netns/NAME)\n"
     "Output:\n"
     "      --json            one JSON object per line, every field\n"
     "      --count           only the number of matching sockets\n"
@@ -57,8 +69,9 @@ constexpr const char* kUsage =
     "  -h, --help            this help\n"
     "\n"
     "Repeating a filter option extends its list. Exit status: 0 listed,\n"
-    "1 the kernel refused (the error says why), 2 bad arguments,\n"
-    "78 invalid config.\n";
+    "1 the kernel refused (the error says why), 2 bad arguments, 3 listed,\n"
+    "but some namespaces of -A could not be entered or scanned (said on\n"
+    "stderr), 78 invalid config.\n";
 
 enum class Output { kTable, kJson, kCount };
 
@@ -70,9 +83,12 @@ struct ListOptions {
   bool only_matched = false;
   bool only_dead = false;
   uint32_t confirm_scans = 1;
+  NamespaceChoice namespaces;
 };
 
-enum LongOnly : int { kJson = 256, kCount, kSport, kDport, kPort, kSrc, kDst, kOnlyMatched, kOnlyDead, kConfirmScans };
+enum LongOnly : int {
+  kJson = 256, kCount, kSport, kDport, kPort, kSrc, kDst, kOnlyMatched, kOnlyDead, kConfirmScans, kNetns
+};
 
 // Adds the conditions parsed from `text` to `group`; an error names the option.
 template <typename Parse>
@@ -123,13 +139,15 @@ std::optional<int> parse(int argc, char** argv, const ProgramMessages& say, List
       {"only-matched", no_argument, nullptr, kOnlyMatched},
       {"only-dead", no_argument, nullptr, kOnlyDead},
       {"confirm-scans", required_argument, nullptr, kConfirmScans},
+      {"all-namespaces", no_argument, nullptr, 'A'},
+      {"netns", required_argument, nullptr, kNetns},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
   AnyOf sport, dport, port, src, dst;
   bool v4 = false, v6 = false, json = false, count = false;
   std::optional<StateSet> states;
-  CommandLine command_line(say, kUsage, argc, argv, ":s:46c:h", kLong);
+  CommandLine command_line(say, kUsage, argc, argv, ":s:46c:Ah", kLong);
   auto on_option = [&](int code, const char* value) -> std::optional<int> {
     Status st = Ok{};
     switch (code) {
@@ -159,6 +177,8 @@ std::optional<int> parse(int argc, char** argv, const ProgramMessages& say, List
         opts.confirm_scans = *n;
         break;
       }
+      case 'A': return choose_all_namespaces(opts.namespaces, say);
+      case kNetns: return choose_namespace(opts.namespaces, value, say);
     }
     if (!st) return say.usage_error(st.error().message());
     return std::nullopt;
@@ -179,40 +199,49 @@ std::optional<int> parse(int argc, char** argv, const ProgramMessages& say, List
 }
 
 // Formats into one reused buffer and writes it out in large pieces; or
-// only counts.
+// only counts. A socket printed with its namespace (-A, --netns) gets a first
+// column `netns_width` wide, or a "netns" object ending its JSON.
 class Printer {
  public:
-  Printer(Output output, const Config* config, const ProgramMessages& say)
-      : output_(output), config_(config), say_(say) {
+  Printer(Output output, const Config* config, const ProgramMessages& say, size_t netns_width)
+      : output_(output), config_(config), say_(say), netns_width_(netns_width) {
     buffer_.reserve(kFlushAt + 4096);
     if (output_ == Output::kTable) {
-      append_table_header(buffer_);
+      append_table_header(buffer_, netns_width_);
       if (config_) append_decision_header(buffer_);
     }
   }
   ~Printer() { flush(); }
 
-  void print(const TcpSocket& s, const Decision* d) {
+  // `netns` is null unless the namespace is shown.
+  void print(const TcpSocket& s, const Decision* d, const NamespaceInfo* netns) {
     ++count_;
     if (output_ == Output::kCount) return;
     if (output_ == Output::kJson) {
-      append_json_line(s, buffer_);
+      append_json_line(s, buffer_, netns);
       if (d) {
         buffer_.resize(buffer_.size() - 2);  // "}\n"
         append_decision_json(*d, *config_, buffer_);
         buffer_ += "}\n";
       }
     } else {
+      if (netns) append_netns_cell(*netns, netns_width_, buffer_);
       append_table_row(s, buffer_);
       if (d) append_decision_columns(*d, *config_, buffer_);
     }
     if (buffer_.size() >= kFlushAt) flush();
   }
+  // A namespace's dump begins: what a restart or a failure of it takes back.
+  void begin_namespace() { namespace_start_ = count_; }
+  // The kernel flagged the dump inconsistent: it starts over; what it
+  // printed stays printed, and is counted again.
   void restart() {
     flush();
-    count_ = 0;
+    count_ = namespace_start_;
     if (output_ != Output::kCount) say_.note("the kernel flagged the dump inconsistent; listing again from the start");
   }
+  // The namespace's dump failed part way: its sockets are not counted.
+  void abandon_namespace() { count_ = namespace_start_; }
   void flush() {
     std::fwrite(buffer_.data(), 1, buffer_.size(), stdout);
     buffer_.clear();
@@ -224,18 +253,168 @@ class Printer {
   Output output_;
   const Config* config_;
   const ProgramMessages& say_;
+  size_t netns_width_;
   std::string buffer_;
   uint64_t count_ = 0;
+  uint64_t namespace_start_ = 0;
 };
 
 class PlainSink final : public SocketSink {
  public:
-  explicit PlainSink(Printer& p) : printer_(p) {}
-  void on_socket(const TcpSocket& s) override { printer_.print(s, nullptr); }
+  PlainSink(Printer& p, const NamespaceInfo* netns) : printer_(p), netns_(netns) {}
+  void on_socket(const TcpSocket& s) override { printer_.print(s, nullptr, netns_); }
   void on_restart() override { printer_.restart(); }
 
  private:
   Printer& printer_;
+  const NamespaceInfo* netns_;
+};
+
+// A namespace being listed: where, and which policies apply there.
+struct ListedNamespace {
+  TargetNamespace target;
+  std::vector<uint8_t> policies;  // one flag per policy (match.namespaces); empty without --config
+  bool skipped = false;           // -A: could not be entered or scanned; said once
+};
+
+// The namespaces to list: the own (its identity only needed to judge
+// match.namespaces), the one --netns names, or every one -A finds but
+// those the config excludes.
+Result<std::vector<ListedNamespace>> namespaces_to_list(const ListOptions& opts, const Config* config,
+                                                        const ProgramMessages& say) {
+  std::vector<ListedNamespace> out;
+  switch (opts.namespaces.mode) {
+    case NamespaceChoice::Mode::kOwn: {
+      NamespaceInfo own{{}, "host", {}, true};
+      if (config) {
+        auto id = open_own_netns();
+        if (!id) return id.error().wrap("finding this process's network namespace");
+        own.id = id->id;
+      }
+      out.push_back({{std::move(own), SocketMaker::here()}, {}, false});
+      break;
+    }
+    case NamespaceChoice::Mode::kOne: {
+      auto one = named_namespace(opts.namespaces.name);
+      if (!one) return one.error();
+      out.push_back({std::move(*one), {}, false});
+      break;
+    }
+    case NamespaceChoice::Mode::kAll: {
+      auto found = discover_all(say);
+      if (!found) return found.error();
+      NamespaceScope scope;  // every one, but what the config excludes
+      scope.scan = NamespaceScope::Mode::kAll;
+      if (config) scope.exclude = config->namespaces.exclude;
+      for (NetnsEntry& e : found->namespaces) {
+        if (!scope.scans(e.name, e.id)) continue;
+        out.push_back({target_of(std::move(e)), {}, false});
+      }
+      break;
+    }
+  }
+  if (config)
+    for (ListedNamespace& n : out)
+      for (const Policy& p : config->policies)
+        n.policies.push_back(p.applies_in(n.target.info.name, n.target.info.id) ? 1 : 0);
+  return out;
+}
+
+// One list run over its namespaces. Under -A a namespace that cannot be
+// entered or dumped is said on stderr and skipped (partial()); otherwise
+// that is the command's error.
+class Lister {
+ public:
+  Lister(const ListOptions& opts, const ScanQuery& query, std::vector<ListedNamespace> namespaces,
+         const ProgramMessages& say)
+      : opts_(opts), query_(query), namespaces_(std::move(namespaces)), say_(say) {}
+
+  size_t netns_width() const {
+    if (!opts_.namespaces.named()) return 0;
+    std::vector<NamespaceInfo> infos;
+    for (const auto& n : namespaces_) infos.push_back(n.target.info);
+    return netns_column_width(infos);
+  }
+
+  // Every socket, no verdicts.
+  Status list_plain(Printer& printer) {
+    for (ListedNamespace& n : namespaces_) {
+      auto scanner = open_scanner(n);
+      if (!scanner) return scanner.error();
+      if (!*scanner) continue;
+      printer.begin_namespace();
+      PlainSink sink(printer, shown(n));
+      if (auto stats = (*scanner)->scan(query_, sink); !stats) {
+        printer.abandon_namespace();
+        if (Status s = skip(n, stats.error()); !s) return s;
+      }
+    }
+    return Ok{};
+  }
+
+  // One scan of every namespace through `engine`: its in-scope entries.
+  // With `printer`, what is decided at once is printed as it streams by.
+  Result<const std::vector<DecisionEngine::Entry>*> decide(DecisionEngine& engine, Printer* printer,
+                                                           const std::function<bool(const Decision&)>& wanted) {
+    engine.begin_scan(DecisionEngine::Clock::now());
+    const NamespaceInfo* current = nullptr;
+    DecidedScanHooks hooks;
+    if (printer) {
+      hooks.immediate = [&](const TcpSocket& s, const Decision& d) {
+        if (wanted(d)) printer->print(s, &d, current);
+      };
+      hooks.restarted = [&] { printer->restart(); };
+    }
+    for (size_t slot = 0; slot < namespaces_.size(); ++slot) {
+      ListedNamespace& n = namespaces_[slot];
+      const bool any_policy = std::any_of(n.policies.begin(), n.policies.end(), [](uint8_t f) { return f != 0; });
+      if (!any_policy && (opts_.only_matched || opts_.only_dead)) continue;  // nothing here could be shown
+      auto scanner = open_scanner(n);
+      if (!scanner) return scanner.error();
+      if (!*scanner) continue;
+      current = shown(n);
+      if (printer) printer->begin_namespace();
+      engine.begin_namespace(static_cast<uint32_t>(slot), n.policies);
+      if (auto stats = observe_dump(**scanner, query_, engine, hooks); !stats) {
+        if (printer) printer->abandon_namespace();
+        if (Status s = skip(n, stats.error()); !s) return s.error();
+      }
+    }
+    return &engine.finish_scan();
+  }
+
+  // The namespace of slot `slot` as the output shows it, or null.
+  const NamespaceInfo* shown(uint32_t slot) const { return shown(namespaces_.at(slot)); }
+  bool partial() const { return partial_; }
+
+ private:
+  const NamespaceInfo* shown(const ListedNamespace& n) const {
+    return opts_.namespaces.named() ? &n.target.info : nullptr;
+  }
+
+  // A scanner made inside the namespace; nullopt for one -A skips.
+  Result<std::optional<SocketScanner>> open_scanner(ListedNamespace& n) {
+    if (n.skipped) return std::optional<SocketScanner>();
+    auto scanner = SocketScanner::open(n.target.maker);
+    if (scanner) return std::optional<SocketScanner>(std::move(*scanner));
+    if (Status s = skip(n, scanner.error()); !s) return s.error();
+    return std::optional<SocketScanner>();
+  }
+
+  // Under -A: say it, and go on without the namespace. Else the error.
+  Status skip(ListedNamespace& n, const Error& why) {
+    if (opts_.namespaces.mode != NamespaceChoice::Mode::kAll) return why;
+    if (!n.skipped) say_skipped(n.target.info, why, say_);
+    n.skipped = true;
+    partial_ = true;
+    return Ok{};
+  }
+
+  const ListOptions& opts_;
+  const ScanQuery& query_;
+  std::vector<ListedNamespace> namespaces_;
+  const ProgramMessages& say_;
+  bool partial_ = false;
 };
 
 }  // namespace
@@ -244,6 +423,7 @@ int run_list_command(int argc, char** argv) {
   const ProgramMessages say("tcpreap list");
   ListOptions opts;
   if (auto done = parse(argc, argv, say, opts)) return *done;
+  if (auto failed = keep_only_capabilities(opts.namespaces.capabilities(), say)) return *failed;
 
   std::optional<Config> config;
   if (opts.config_path) {
@@ -259,45 +439,40 @@ int run_list_command(int argc, char** argv) {
 
   auto query = ScanQuery::compile(opts.filter);
   if (!query) return say.usage_error(query.error().message());
-  auto scanner = SocketScanner::open();
-  if (!scanner) return say.failed(scanner.error().message());
+  auto namespaces = namespaces_to_list(opts, config ? &*config : nullptr, say);
+  if (!namespaces) return say.failed(namespaces.error().message());
+  Lister lister(opts, *query, std::move(*namespaces), say);
 
   if (!config) {
-    Printer printer(opts.output, nullptr, say);
-    PlainSink sink(printer);
-    if (auto stats = scanner->scan(*query, sink); !stats) return say.failed(stats.error().message());
+    Printer printer(opts.output, nullptr, say, lister.netns_width());
+    if (Status s = lister.list_plain(printer); !s) return say.failed(s.error().message());
     if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));
   } else {
     DecisionEngine engine(*config);
     // One scan stands for a policy's confirm, unless the operator asks
     // for real consecutive scans.
     engine.override_confirm(opts.confirm_scans == 1 ? std::optional<uint32_t>(1) : std::nullopt);
-    for (uint32_t i = 1; i < opts.confirm_scans; ++i) {
-      if (auto r = decided_scan(*scanner, *query, engine); !r) return say.failed(r.error().message());
-      std::this_thread::sleep_for(config->scan_interval);
-    }
-    Printer printer(opts.output, &engine.config(), say);
     auto wanted = [&](const Decision& d) {
       if (opts.only_dead && d.verdict != Verdict::kDead) return false;
       if (opts.only_matched && d.policy < 0) return false;
       return true;
     };
-    DecidedScanHooks hooks;
-    hooks.immediate = [&](const TcpSocket& s, const Decision& d) {
-      if (wanted(d)) printer.print(s, &d);
-    };
-    hooks.restarted = [&] { printer.restart(); };
-    auto entries = decided_scan(*scanner, *query, engine, hooks);
+    for (uint32_t i = 1; i < opts.confirm_scans; ++i) {
+      if (auto r = lister.decide(engine, nullptr, wanted); !r) return say.failed(r.error().message());
+      std::this_thread::sleep_for(config->scan_interval);
+    }
+    Printer printer(opts.output, &engine.config(), say, lister.netns_width());
+    auto entries = lister.decide(engine, &printer, wanted);
     if (!entries) return say.failed(entries.error().message());
     for (const auto& e : **entries)
-      if (wanted(e.decision)) printer.print(e.socket, &e.decision);
+      if (wanted(e.decision)) printer.print(e.socket, &e.decision, lister.shown(e.netns));
     if (opts.output == Output::kCount) std::printf("%llu\n", static_cast<unsigned long long>(printer.count()));
   }
   if (std::fflush(stdout) != 0) {
     std::perror("tcpreap list: writing the output");
     return exit_code::kFailure;
   }
-  return exit_code::kOk;
+  return lister.partial() ? exit_code::kPartial : exit_code::kOk;
 }
 
 }  // namespace tcpreap

@@ -1,11 +1,9 @@
 // tcpreap: the operator's one-shot CLI. Commands live in their own files.
 
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
-#include "privilege/capabilities.h"
 #include "program/exit_codes.h"
 #include "program/guarded_main.h"
 #include "program/program_messages.h"
@@ -28,6 +26,9 @@ constexpr const char* kUsage =
     "  check      validate the config and say what it will do\n"
     "  reap       scan once and reap what the policies call dead\n"
     "  kill       make one connection go away: tcpreap kill LOCAL REMOTE\n"
+    "\n"
+    "list and reap work in every network namespace with -A, in one with\n"
+    "--netns NAME; kill with --netns NAME.\n"
     "\n"
     "Options:\n"
     "  -h, --help     this help; 'tcpreap COMMAND --help' for a command's\n"
@@ -53,24 +54,18 @@ static int run_main(int argc, char** argv) {
   struct Command {
     const char* name;
     int (*run)(int, char**);
-    // What the command may need: list and check read sockets and files,
-    // which takes no capability; reap and kill destroy sockets
-    // (CAP_NET_ADMIN) and probe or inject RSTs (CAP_NET_RAW).
-    uint64_t capabilities;
   };
+  // Each command gives up the capabilities it does not need once its
+  // options are read (tcpreap/command_capabilities.h): before it reads a
+  // file or the network.
   static const Command kCommands[] = {
-      {"list", run_list_command, 0},
-      {"check", run_check_command, 0},
-      {"reap", run_reap_command, network_capabilities()},
-      {"kill", run_kill_command, network_capabilities()},
+      {"list", run_list_command},
+      {"check", run_check_command},
+      {"reap", run_reap_command},
+      {"kill", run_kill_command},
   };
-  for (const Command& c : kCommands) {
-    if (std::strcmp(command, c.name) != 0) continue;
-    // Every other capability goes before a file or the network is read.
-    if (auto dropped = drop_capabilities(c.capabilities); !dropped)
-      return ProgramMessages(std::string("tcpreap ") + c.name).failed(dropped.error().message());
-    return c.run(argc - 1, argv + 1);
-  }
+  for (const Command& c : kCommands)
+    if (std::strcmp(command, c.name) == 0) return c.run(argc - 1, argv + 1);
   return ProgramMessages("tcpreap").usage_error(std::string("unknown command '") + command + "'");
 }
 

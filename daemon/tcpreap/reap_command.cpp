@@ -12,14 +12,18 @@
 #include <unordered_set>
 
 #include "config/config_loader.h"
-#include "cycle/turn_schedule.h"
+#include "cycle/namespace_roster.h"
 #include "cycle/reap_cycle.h"
+#include "cycle/turn_schedule.h"
 #include "program/command_config.h"
 #include "program/command_line.h"
 #include "program/exit_codes.h"
 #include "program/program_messages.h"
 #include "report/probe_report.h"
 #include "report/reap_report.h"
+#include "privilege/capabilities.h"
+#include "tcpreap/command_capabilities.h"
+#include "tcpreap/namespace_options.h"
 
 namespace tcpreap {
 
@@ -36,29 +40,75 @@ constexpr const char* kUsage =
     "only the ones that never answered are reaped.\n"
     "\n"
     "  -c, --config FILE       the config (default /etc/tcpreap/tcpreap.yaml)\n"
+    "  -A, --all-namespaces    in every network namespace on the host, but those\n"
+    "                          the config's namespaces.exclude names\n"
+    "      --netns NAME        in that network namespace only (see tcpreap list\n"
+    "                          --help for the forms of NAME)\n"
     "  -n, --dry-run           decide and report, touch nothing\n"
     "  -m, --method M          auto, destroy or rst (default: the config's)\n"
     "      --confirm-scans N   scan N times, scan.interval apart, before acting\n"
     "  -h, --help              this help\n"
     "\n"
     "Exit status: 0 done (or nothing to do), 1 an action or the scan failed,\n"
-    "2 bad arguments, 78 invalid config.\n";
+    "2 bad arguments, 3 done, but some namespaces of -A could not be entered\n"
+    "or scanned (said on stderr), 78 invalid config.\n";
+
+// The cycle over the namespaces `choice` names: the own (ReapCycle::open),
+// the one of --netns, or every one -A finds but those the config excludes.
+// Under -A a namespace whose tools cannot be opened (setns refused, no
+// CAP_NET_RAW for its probes) is said on stderr and skipped, `partial` set;
+// an error when none could be.
+Result<ReapCycle> open_cycle(Config config, CycleOptions options, const NamespaceChoice& choice,
+                             const ProgramMessages& say, bool& partial) {
+  switch (choice.mode) {
+    case NamespaceChoice::Mode::kOwn:
+      return ReapCycle::open(std::move(config), std::move(options));
+    case NamespaceChoice::Mode::kOne: {
+      auto one = named_namespace(choice.name);
+      if (!one) return one.error();
+      ReapCycle cycle = ReapCycle::open_empty(std::move(config), std::move(options));
+      if (auto added = cycle.add_namespace(one->info, std::move(one->maker)); !added) return added.error();
+      return cycle;
+    }
+    case NamespaceChoice::Mode::kAll:
+      break;
+  }
+  auto found = discover_all(say);
+  if (!found) return found.error();
+  NamespaceScope scope;  // every one, but what the config excludes
+  scope.scan = NamespaceScope::Mode::kAll;
+  scope.exclude = config.namespaces.exclude;
+  ReapCycle cycle = ReapCycle::open_empty(std::move(config), std::move(options));
+  NamespaceRoster roster;
+  RosterChange change = roster.sync(cycle, std::move(*found), scope);
+  for (const RosterFailure& f : change.failed) say_skipped(f.info, f.error, say);
+  if (cycle.namespace_count() == 0 && !change.failed.empty())
+    return Error(0, "no network namespace could be entered (" + std::to_string(change.failed.size()) + " tried)");
+  partial = !change.failed.empty();
+  return cycle;
+}
 
 }  // namespace
 
 int run_reap_command(int argc, char** argv) {
-  enum : int { kConfirmScans = 256 };
+  enum : int { kConfirmScans = 256, kNetns };
   static const option kLong[] = {
-      {"config", required_argument, nullptr, 'c'}, {"dry-run", no_argument, nullptr, 'n'},
-      {"method", required_argument, nullptr, 'm'}, {"confirm-scans", required_argument, nullptr, kConfirmScans},
-      {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
+      {"config", required_argument, nullptr, 'c'},
+      {"dry-run", no_argument, nullptr, 'n'},
+      {"method", required_argument, nullptr, 'm'},
+      {"confirm-scans", required_argument, nullptr, kConfirmScans},
+      {"all-namespaces", no_argument, nullptr, 'A'},
+      {"netns", required_argument, nullptr, kNetns},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
   };
   const ProgramMessages say("tcpreap reap");
   std::string path = kDefaultConfigPath;
   bool dry_run = false;
   std::optional<ReapMethod> method;
   uint32_t confirm_scans = 1;
-  CommandLine command_line(say, kUsage, argc, argv, ":c:nm:h", kLong);
+  NamespaceChoice namespaces;
+  CommandLine command_line(say, kUsage, argc, argv, ":c:nm:Ah", kLong);
   auto on_option = [&](int code, const char* value) -> std::optional<int> {
     switch (code) {
       case 'c': path = value; break;
@@ -73,15 +123,19 @@ int run_reap_command(int argc, char** argv) {
         confirm_scans = *n;
         break;
       }
+      case 'A': return choose_all_namespaces(namespaces, say);
+      case kNetns: return choose_namespace(namespaces, value, say);
     }
     return std::nullopt;
   };
   if (auto done = command_line.read_options(on_option)) return *done;
+  if (auto failed = keep_only_capabilities(network_capabilities() | namespaces.capabilities(), say)) return *failed;
 
   auto config = command_config(path, say);
   if (!config) return exit_code::kConfig;
   const Duration scan_interval = config->scan_interval;
-  auto opened = ReapCycle::open(std::move(*config), CycleOptions{dry_run, method, {}});
+  bool partial = false;  // -A: a namespace was skipped
+  auto opened = open_cycle(std::move(*config), CycleOptions{dry_run, method, {}}, namespaces, say, partial);
   if (!opened) return say.failed(opened.error().message());
   ReapCycle& cycle = *opened;
   dry_run = cycle.dry_run();
@@ -102,21 +156,29 @@ int run_reap_command(int argc, char** argv) {
   for (const Policy& p : engine.config().policies)
     if (p.verify) longest = std::max(longest, p.verify->interval * (p.verify->probes + 1));
   std::optional<DecisionEngine::Clock::time_point> verify_until;
+  std::unordered_set<std::string> failed_turns;  // the identities of namespaces said to have failed
   for (uint32_t scan = 1;; ++scan) {
     const auto started = DecisionEngine::Clock::now();
     auto result = cycle.run();
     if (!result) return say.failed(result.error().message());
+    for (const NamespaceTurn& turn : result->namespaces) {
+      if (turn.state != NamespaceTurn::State::kFailed) continue;
+      // Only under -A: when the one namespace fails, that is run()'s error.
+      if (failed_turns.insert(turn.info.id.to_string()).second) say_skipped(turn.info, *turn.error, say);
+      partial = true;
+    }
     const auto& entries = *result->entries;
+    const auto netns = [&](const DecisionEngine::Entry& e) { return &result->namespaces.at(e.netns).info; };
     std::string out;
     for (const auto& p : result->probes) {
       const auto& e = entries[p.entry];
-      append_probe_line({&e.socket, &e.decision, &engine.config(), &p.outcome}, out);
+      append_probe_line({&e.socket, &e.decision, &engine.config(), &p.outcome, netns(e)}, out);
       if (p.outcome.result == ProbeResult::kAnswered && answered.insert(e.socket.cookie).second) ++alive_after_probe;
       if (!probe_was_sent(p.outcome.result) && p.outcome.result != ProbeResult::kGone) ++probe_failures;
     }
     for (const auto& r : result->reaps) {
       const auto& e = entries[r.entry];
-      append_reap_line({&e.socket, &e.decision, &engine.config(), &r.outcome}, out);
+      append_reap_line({&e.socket, &e.decision, &engine.config(), &r.outcome, netns(e)}, out);
       ++dead;
       if (r.outcome.result == ReapResult::kDone) {
         ++reaped;
@@ -128,7 +190,7 @@ int run_reap_command(int argc, char** argv) {
       }
     }
     for (size_t i : result->would_reap) {
-      append_reap_line({&entries[i].socket, &entries[i].decision, &engine.config(), nullptr}, out);
+      append_reap_line({&entries[i].socket, &entries[i].decision, &engine.config(), nullptr, netns(entries[i])}, out);
       ++dead;
       ++would;
     }
@@ -148,7 +210,8 @@ int run_reap_command(int argc, char** argv) {
       // The caps held these back for a later scan; a one-shot run reports them.
       out.clear();
       for (size_t i : result->held_back) {
-        append_reap_line({&entries[i].socket, &entries[i].decision, &engine.config(), nullptr}, out);
+        append_reap_line({&entries[i].socket, &entries[i].decision, &engine.config(), nullptr, netns(entries[i])},
+                         out);
         ++dead;
         ++held;
       }
@@ -172,12 +235,12 @@ int run_reap_command(int argc, char** argv) {
   if (dry_run) {
     std::printf("dry run: %zu dead, would reap %zu, %zu held back by max_per_scan%s; nothing was reaped\n", dead,
                 would, held, verified.c_str());
-    return exit_code::kOk;
+    return partial ? exit_code::kPartial : exit_code::kOk;
   }
   std::printf("%zu dead: %zu reaped (destroy %zu, rst %zu), %zu already gone, %zu failed, %zu held back by max_per_scan%s\n",
               dead, reaped, by_destroy, by_rst, gone, failures, held, verified.c_str());
   if (std::fflush(stdout) != 0) return say.failed("writing the output failed");
-  return failures > 0 ? exit_code::kFailure : exit_code::kOk;
+  return failures > 0 ? exit_code::kFailure : partial ? exit_code::kPartial : exit_code::kOk;
 }
 
 }  // namespace tcpreap

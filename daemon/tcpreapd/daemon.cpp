@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <systemd/sd-event.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "config/config_file.h"
 #include "core/descriptor_reserve.h"
 #include "config/config_loader.h"
+#include "cycle/namespace_roster.h"
 #include "cycle/reap_cycle.h"
 #include "cycle/turn_schedule.h"
 #include "log/event_log.h"
@@ -26,6 +28,7 @@
 #include "privilege/capabilities.h"
 #include "program/exit_codes.h"
 #include "reap/destroy_support.h"
+#include "tcpreapd/namespace_watch.h"
 #include "tcpreapd/notifier.h"
 #include "version.h"
 
@@ -58,8 +61,8 @@ std::string errno_text(int r) { return std::string(std::strerror(r < 0 ? -r : r)
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& options, ConfigFile config_file, EventLog& log, CapabilityDrop caps)
-      : options_(options), config_file_(std::move(config_file)), log_(log), caps_(std::move(caps)) {}
+  Daemon(const DaemonOptions& options, ConfigFile config_file, ConfigLoad load, EventLog& log, CapabilityDrop caps)
+      : options_(options), config_file_(std::move(config_file)), load_(std::move(load)), log_(log), caps_(std::move(caps)) {}
 
   int run();
 
@@ -83,6 +86,13 @@ class Daemon {
   int tick();
   int signal(int signo);
   void reload();
+  // namespaces.scan: the namespaces to scan, the watch that finds new ones.
+  // Returns an Error only when the event loop cannot be set up for them.
+  Status apply_namespace_scope(const NamespaceScope& scope);
+  int discover();
+  void report_roster(const RosterChange& change);
+  // Whether namespaces.scan: all can be honoured; says once what is missing.
+  bool may_scan_all();
   void schedule(Clock::time_point turn_started);
   void report_privileges();
   DescriptorReserve::Change watch_descriptors();  // what check() did, said once
@@ -90,12 +100,17 @@ class Daemon {
 
   const DaemonOptions& options_;
   const ConfigFile config_file_;
+  ConfigLoad load_;  // the config read at start, before the capabilities were dropped
   EventLog& log_;
   const CapabilityDrop caps_;
   std::optional<DaemonMetrics> metrics_;
   std::string metrics_listen_;  // what the exposer was started on
   std::optional<TurnReporter> reporter_;  // the log lines and metrics of each turn, and STATUS=
   std::optional<ReapCycle> cycle_;
+  NamespaceRoster roster_;
+  std::unique_ptr<NamespaceWatch> watch_;  // namespaces.scan: all only
+  bool said_restricted_ = false;
+  std::string last_skips_;  // what discovery could not read, as last said
   Notifier notifier_;
   EventPtr event_;
   SourcePtr timer_;
@@ -106,7 +121,7 @@ class Daemon {
 };
 
 int Daemon::run() {
-  ConfigLoad load = config_file_.load();
+  ConfigLoad load = std::move(load_);
   if (!load.config) {
     for (const auto& e : load.errors) log_.log(EventLog::Priority::kError, e.to_string());
     log_.log(EventLog::Priority::kError, "invalid config " + options_.config_path + ": not starting");
@@ -118,6 +133,7 @@ int Daemon::run() {
   CycleOptions cycle_options{options_.dry_run, std::nullopt, {}};
   // A service without CAP_NET_RAW still reaps what needs no probe.
   cycle_options.probes_optional = true;
+  const NamespaceScope scope = load.config->namespaces;
   auto cycle = ReapCycle::open(std::move(*load.config), cycle_options);
   if (!cycle) {
     log_.log(EventLog::Priority::kError, "cannot start: " + cycle.error().message());
@@ -157,6 +173,10 @@ int Daemon::run() {
     return exit_code::kFailure;
   }
   timer_.reset(t);
+  if (auto s = apply_namespace_scope(scope); !s) {
+    log_.log(EventLog::Priority::kError, "cannot start: " + s.error().message());
+    return exit_code::kFailure;
+  }
   // WATCHDOG=1 at half of $WATCHDOG_USEC, from the loop itself: a hung
   // turn stops the pings and systemd restarts the service.
   if (int r = sd_event_set_watchdog(event_.get(), 1); r < 0) {
@@ -173,6 +193,7 @@ int Daemon::run() {
   (void)reserve_.fill();
   notifier_.ready(status_line());
   const int r = sd_event_loop(event_.get());
+  watch_.reset();
   timer_.reset();
   for (auto& s : signals_) s.reset();
   event_.reset();
@@ -239,9 +260,14 @@ void Daemon::reload() {
     failed = std::to_string(load.errors.size()) + " error(s) in " + options_.config_path;
   } else {
     const std::string listen = load.config->metrics_listen;
+    const NamespaceScope scope = load.config->namespaces;
     if (auto s = cycle_->reload(std::move(*load.config)); !s) {
       failed = s.error().message();
-    } else if (listen != metrics_listen_) {
+    } else if (auto n = apply_namespace_scope(scope); !n) {
+      // The config is in force; only the watch for new namespaces is not.
+      log_.log(EventLog::Priority::kError, n.error().message());
+    }
+    if (failed.empty() && listen != metrics_listen_) {
       log_.log(EventLog::Priority::kWarning,
                "metrics.listen changed to " + listen + ": still serving on " + metrics_listen_ + " until a restart");
     }
@@ -269,21 +295,108 @@ void Daemon::reload() {
 int Daemon::tick() {
   watch_descriptors();
   const Clock::time_point started = Clock::now();
-  uint64_t immediate = 0;  // sockets decided at once (out of scope, protected): not in the entries
-  DecidedScanHooks hooks;
-  hooks.immediate = [&](const TcpSocket&, const Decision&) { ++immediate; };
-  hooks.restarted = [&] { immediate = 0; };
-  auto result = cycle_->run(hooks);
+  auto result = cycle_->run();
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  if (!result)
-    reporter_->turn_failed(result.error(), seconds);
-  else
-    reporter_->turn_succeeded(*result, cycle_->engine().config(), cycle_->engine().probe_counters(),
-                              immediate + result->entries->size(), seconds, cycle_->take_notice());
+  if (!result) {
+    reporter_->turn_failed(result.error(), seconds, cycle_->namespace_count());
+  } else {
+    // What the dumps delivered, in scope or not, over every namespace (a
+    // dump that restarted counts its last pass only).
+    uint64_t sockets = 0;
+    for (const NamespaceTurn& n : result->namespaces) sockets += n.stats.sockets;
+    reporter_->turn_succeeded(*result, cycle_->engine().config(), cycle_->engine().probe_counters(), sockets, seconds,
+                              cycle_->take_notice());
+  }
   notifier_.status(status_line());
   last_turn_start_ = started;
   schedule(started);
   return 0;
+}
+
+bool Daemon::may_scan_all() {
+  std::string missing;
+  for (int cap : {CAP_SYS_ADMIN, CAP_SYS_PTRACE})
+    if (!caps_.has(cap)) missing += (missing.empty() ? "" : " and ") + capability_name(cap);
+  metrics_->set_namespaces_restricted(!missing.empty());
+  if (missing.empty()) return true;
+  if (!said_restricted_)
+    log_.log(EventLog::Priority::kWarning,
+             "namespaces.scan is all, but " + missing + (missing.find(" and ") == std::string::npos ? " is" : " are") +
+                 " missing (entering a namespace takes CAP_SYS_ADMIN, finding other users' processes' namespaces "
+                 "CAP_SYS_PTRACE; the shipped unit needs its all-namespaces drop-in): scanning this process's own "
+                 "network namespace only");
+  said_restricted_ = true;
+  return false;
+}
+
+Status Daemon::apply_namespace_scope(const NamespaceScope& scope) {
+  const bool all = scope.scan == NamespaceScope::Mode::kAll && may_scan_all();
+  if (scope.scan != NamespaceScope::Mode::kAll) {
+    metrics_->set_namespaces_restricted(false);
+    said_restricted_ = false;
+  }
+  if (!all) {
+    const bool had = watch_ != nullptr;
+    watch_.reset();
+    report_roster(roster_.sync_own(*cycle_));
+    reporter_->set_unopened_namespaces(roster_.failing());
+    if (had && caps_.has(CAP_SYS_ADMIN))
+      log_.log(EventLog::Priority::kNotice, "scanning this process's own network namespace only; CAP_SYS_ADMIN and "
+                                            "CAP_SYS_PTRACE stay held until a restart");
+    return Ok{};
+  }
+  if (watch_) {
+    // A new exclude or discover_every: looked at again now.
+    if (auto s = watch_->set_interval(scope.discover_every); !s) return s;
+    discover();
+    return Ok{};
+  }
+  std::vector<std::string> dirs{DiscoveryRoots{}.bound_dir};
+  for (const RuntimeDir& d : default_runtime_dirs()) dirs.push_back(d.path);
+  auto w = NamespaceWatch::start(event_.get(), scope.discover_every, std::move(dirs),
+                                 [this] { return guarded("a namespace discovery", [this] { return discover(); }); });
+  if (!w) return w.error().wrap("watching for network namespaces");
+  watch_ = std::move(*w);
+  discover();  // before the first turn: it covers every namespace there is
+  return Ok{};
+}
+
+int Daemon::discover() {
+  auto found = discover_namespaces();
+  if (!found) {
+    log_.failure("discovery", "finding network namespaces failed: " + found.error().message());
+    return 0;
+  }
+  // Said when it changes: a file denied for good (another user's process
+  // without CAP_SYS_PTRACE) would otherwise be said every discovery.
+  const DiscoverySkips& skipped = found->skipped;
+  std::string skips;
+  if (skipped.failed.count > 0 && skipped.failed.first)
+    skips = std::to_string(skipped.failed.count) + " namespace files could not be opened (" +
+            skipped.failed.first->message() + ")";
+  if (skipped.denied.count > 0 && skipped.denied.first)
+    skips += (skips.empty() ? "" : "; ") + std::to_string(skipped.denied.count) + " may not be read (" +
+             skipped.denied.first->message() + ")";
+  if (skips != last_skips_ && !skips.empty())
+    log_.log(EventLog::Priority::kWarning, "finding network namespaces: " + skips + "; those are not scanned");
+  last_skips_ = std::move(skips);
+  report_roster(roster_.sync(*cycle_, std::move(*found), cycle_->config().namespaces));
+  reporter_->set_unopened_namespaces(roster_.failing());
+  return 0;
+}
+
+void Daemon::report_roster(const RosterChange& change) {
+  for (const NamespaceInfo& n : change.removed)
+    log_.log(EventLog::Priority::kInfo, "network namespace " + n.label() + " dropped: gone, or not scanned any more",
+             {"TCPREAP_NETNS=" + n.name, "TCPREAP_NETNS_ID=" + n.id.to_string()});
+  for (const NamespaceInfo& n : change.added)
+    log_.log(EventLog::Priority::kInfo,
+             "scanning network namespace " + n.label() + (n.container.empty() ? "" : " (container " + n.container + ")"),
+             {"TCPREAP_NETNS=" + n.name, "TCPREAP_NETNS_ID=" + n.id.to_string()});
+  for (const RosterFailure& f : change.failed)
+    log_.log(EventLog::Priority::kWarning,
+             "cannot scan network namespace " + f.info.label() + ": " + f.error.message(),
+             {"TCPREAP_NETNS=" + f.info.name, "TCPREAP_NETNS_ID=" + f.info.id.to_string()});
 }
 
 // Out of descriptors, scans and reaps go on (they open none), but the
@@ -386,12 +499,27 @@ int run_daemon(const DaemonOptions& options) {
       user = *found;
   }
   ConfigFile config_file = ConfigFile::open(options.config_path);
-  auto caps = drop_capabilities(network_capabilities(), user);
+  // Read before the capabilities go: namespaces.scan: all keeps two more.
+  ConfigLoad load = config_file.load();
+  uint64_t keep = network_capabilities();
+  if (load.config && load.config->namespaces.scan == NamespaceScope::Mode::kAll) keep |= namespace_capabilities();
+  auto caps = drop_capabilities(keep, user);
+  if (!caps && caps.error().errnum() == EPERM && !(keep & namespace_capabilities())) {
+    // systemd with the all-namespaces drop-in but scan: host: the unit's
+    // filter refuses capset, and a refusal here would be a restart loop.
+    // The two are kept unused (nothing here calls setns) and said so.
+    const Error refused = caps.error();
+    caps = drop_capabilities(keep | namespace_capabilities(), user);
+    if (caps && (caps->has(CAP_SYS_ADMIN) || caps->has(CAP_SYS_PTRACE)))
+      log.log(EventLog::Priority::kWarning,
+              "namespaces.scan is host, but CAP_SYS_ADMIN and CAP_SYS_PTRACE were granted and cannot be dropped (" +
+                  refused.message() + "): held unused; remove the all-namespaces drop-in, or set namespaces.scan: all");
+  }
   if (!caps) {
     log.log(EventLog::Priority::kError, "cannot start: " + caps.error().message());
     return exit_code::kFailure;
   }
-  Daemon daemon(options, std::move(config_file), log, *caps);
+  Daemon daemon(options, std::move(config_file), std::move(load), log, *caps);
   return daemon.run();
 }
 

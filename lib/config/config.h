@@ -14,6 +14,7 @@
 #include "net/ip_address.h"
 #include "net/port_range.h"
 #include "net/tcp_state.h"
+#include "netns/netns_identity.h"
 
 namespace tcpreap {
 
@@ -74,13 +75,51 @@ struct Verify {
 struct Policy {
   std::string name;
   Match match;
+  // `match.namespaces`: globs of the names of the network namespaces the
+  // policy applies in (netns/netns_name_match.h; a namespace is also named
+  // by its identity, "net:[<ino>]"). Empty: every namespace scanned. Kept
+  // out of Match, which selects sockets within one namespace and also
+  // serves `protect` and the kernel filter.
+  std::vector<std::string> namespaces;
   DeadWhen dead_when;
   uint32_t confirm = 1;  // consecutive scans a socket must look dead on
   std::optional<PerPeerLimit> per_peer_limit;
   std::optional<Verify> verify;          // absent: reap on silence alone
   std::optional<uint32_t> max_per_scan;  // this policy's own cap, under reap.max_per_scan
   SourceMark mark;                       // where the policy starts, for messages
+
+  // Whether the policy applies in the namespace named `netns_name`: true
+  // when `namespaces` is empty or one of its globs matches the name.
+  bool applies_in(std::string_view netns_name) const;
+  // The same, a glob matching the namespace's identity ("net:[<ino>]") too:
+  // what the daemon asks of each namespace it scans.
+  bool applies_in(std::string_view netns_name, const NetnsId& id) const;
 };
+
+// `namespaces`: which network namespaces tcpreap scans. Per-peer limits
+// count per (namespace, peer); reap.max_per_scan and reap.max_per_minute
+// count across every namespace; protect applies in every namespace.
+struct NamespaceScope {
+  enum class Mode : uint8_t {
+    kHost,  // the daemon's own network namespace only
+    kAll,   // every network namespace on the host (netns/netns_discovery.h)
+  };
+  Mode scan = Mode::kHost;
+  // Globs of the names of namespaces never scanned (netns_name_match.h).
+  // Consulted only with kAll; with kHost the loader refuses a glob that
+  // matches "host", which would leave nothing to scan.
+  std::vector<std::string> exclude;
+  // A namespace that appears is scanned within this long (1 s to 1 h).
+  Duration discover_every = std::chrono::seconds(10);
+
+  // Whether the namespace named `name`, of identity `id`, is scanned: with
+  // kHost only the one named "host", with kAll every one no glob of
+  // `exclude` matches (by name or identity).
+  bool scans(std::string_view name, const NetnsId& id) const;
+  bool operator==(const NamespaceScope&) const = default;
+};
+const char* namespace_mode_name(NamespaceScope::Mode m);  // "host", "all"
+std::optional<NamespaceScope::Mode> parse_namespace_mode(std::string_view name);
 
 enum class ReapMethod : uint8_t { kAuto, kDestroy, kRst };
 const char* reap_method_name(ReapMethod m);  // "auto", "destroy", "rst"
@@ -90,6 +129,7 @@ struct Config {
   std::string source;  // the file it was loaded from
 
   Duration scan_interval = std::chrono::seconds(10);
+  NamespaceScope namespaces;
 
   bool dry_run = false;
   ReapMethod method = ReapMethod::kAuto;

@@ -5,9 +5,12 @@
 #include <utility>
 #include <vector>
 
+#include "config/edit_distance.h"
+#include "config/namespace_names.h"
 #include "config/policy_checks.h"
 #include "core/message_text.h"
 #include "net/listen_address.h"
+#include "netns/netns_name_match.h"
 
 namespace tcpreap {
 
@@ -42,9 +45,18 @@ constexpr uint32_t kMaxVerifyProbes = 10;
 // a flow for the capture to watch: a hundred times the default (1000) is
 // more than any host verifies in one turn, and a bound for a typo.
 constexpr uint32_t kMaxVerifyProbesPerScan = 100'000;
+// Each discovery of the namespaces walks every process (~5 us of CPU each,
+// netns/netns_discovery.h): once a second is already 5% of a core on a host
+// of 10 000 processes, and a namespace is no quicker to fill with dead
+// connections than that.
+constexpr Duration kMinDiscoverEvery = std::chrono::seconds(1);
+// A new namespace's dead connections wait this long for their first scan:
+// more than an hour is a typo (10h for 10s), not a schedule.
+constexpr Duration kMaxDiscoverEvery = std::chrono::hours(1);
 
-constexpr KeySpec kTopKeys[] = {{"scan", {}}, {"reap", {}}, {"metrics", {}}, {"policies", {}}};
+constexpr KeySpec kTopKeys[] = {{"scan", {}}, {"namespaces", {}}, {"reap", {}}, {"metrics", {}}, {"policies", {}}};
 constexpr KeySpec kScanKeys[] = {{"interval", {}}};
+constexpr KeySpec kNamespacesKeys[] = {{"scan", {}}, {"exclude", {}}, {"discover_every", {}}};
 constexpr KeySpec kReapKeys[] = {
     {"dry_run", {}}, {"method", {}}, {"max_per_scan", {}}, {"max_per_minute", {}}, {"protect", {}}};
 constexpr KeySpec kMetricsKeys[] = {{"listen", {}}};
@@ -57,6 +69,7 @@ constexpr KeySpec kMatchKeys[] = {
     {"local", {}},
     {"remote", {}},
     {"states", {}},
+    {"namespaces", {}},
     {"local_port", "local_ports"},
     {"remote_port", "remote_ports"},
     {"port", "ports"},
@@ -69,6 +82,7 @@ constexpr KeySpec kVerifyKeys[] = {{"probes", {}}, {"interval", {}}, {"max_per_s
 constexpr std::string_view kPortItem = "a port or port range (2181, \"30000-32767\")";
 constexpr std::string_view kPrefixItem = "an address prefix (10.0.0.0/8, \"fd00::/8\")";
 constexpr std::string_view kStateItem = "a TCP state (established, close-wait, ...)";
+constexpr std::string_view kNamespaceItem = "a namespace name or glob (host, \"cni-*\", \"pod:*\")";
 
 // One walk of one document: reads each section into `config_`.
 class SchemaWalk {
@@ -82,11 +96,14 @@ class SchemaWalk {
     }
     const Pos root_pos = yaml::pos_of(root, {1, 1});
     if (!root.IsMap()) {
-      reader_.error(root_pos, "expected a map of scan, reap, metrics and policies, got " + yaml::got(root));
+      reader_.error(root_pos,
+                    "expected a map of scan, namespaces, reap, metrics and policies, got " + yaml::got(root));
       return std::move(config_);
     }
     const Fields top = reader_.fields(Value{root, "", root_pos}, kTopKeys, "at the top level");
     if (const Value* f = top.get("scan")) read_scan(*f);
+    // Before the policies: their namespaces are checked against the scope.
+    if (const Value* f = top.get("namespaces")) read_namespaces(*f);
     if (const Value* f = top.get("reap")) read_reap(*f);
     if (const Value* f = top.get("metrics")) read_metrics(*f);
     if (const Value* f = top.get("policies"))
@@ -103,6 +120,69 @@ class SchemaWalk {
     if (const Value* interval = f->get("interval")) {
       if (auto d = reader_.duration(*interval, kMinScanInterval)) config_.scan_interval = *d;
     }
+  }
+
+  void read_namespaces(const Value& v) {
+    const auto f = reader_.section(v, kNamespacesKeys);
+    if (!f) return;
+    if (const Value* scan = f->get("scan")) {
+      if (auto m = namespace_mode(*scan))
+        config_.namespaces.scan = *m;
+      else
+        scope_known_ = false;
+    }
+    if (const Value* exclude = f->get("exclude")) read_exclude(*exclude);
+    if (const Value* every = f->get("discover_every")) {
+      if (auto d = reader_.duration(*every, kMinDiscoverEvery, kMaxDiscoverEvery))
+        config_.namespaces.discover_every = *d;
+    }
+  }
+
+  std::optional<NamespaceScope::Mode> namespace_mode(const Value& v) {
+    auto text = reader_.scalar(v, "host or all");
+    if (!text) return std::nullopt;
+    if (auto m = parse_namespace_mode(*text)) return m;
+    constexpr std::string_view kModes[] = {"host", "all"};
+    std::string message = "unknown namespace scope " + quoted_text(*text);
+    if (auto near = nearest_within_reach(*text, kModes))
+      message += " (did you mean '" + std::string(*near) + "'?)";
+    else
+      message += " (known: host, all)";
+    reader_.error(v, message);
+    return std::nullopt;
+  }
+
+  // `exclude: []`, like an empty `exclude:`, excludes nothing: unlike a
+  // match list, an empty exclusion is what a default looks like.
+  void read_exclude(const Value& v) {
+    if (v.node.IsNull() || (v.node.IsSequence() && v.node.size() == 0)) return;
+    const bool host_only = scope_known_ && config_.namespaces.scan == NamespaceScope::Mode::kHost;
+    for (auto& [glob, at] : namespace_globs(v)) {
+      const std::string one[] = {glob};
+      if (host_only && name_matches("host", one))
+        reader_.error(at, quoted_text(glob) +
+                              " excludes the host namespace, the only one scanned with namespaces.scan: host; "
+                              "nothing would be scanned");
+      config_.namespaces.exclude.push_back(std::move(glob));
+    }
+  }
+
+  // The globs of a list of namespace names (a single one may stand alone),
+  // each with where it was written. An empty one is reported and left out.
+  std::vector<std::pair<std::string, Value>> namespace_globs(const Value& v) {
+    std::vector<std::pair<std::string, Value>> out;
+    auto values = reader_.items(v, kNamespaceItem);
+    if (!values) return out;
+    for (const Value& item : *values) {
+      auto text = reader_.scalar(item, kNamespaceItem);
+      if (!text) continue;
+      if (text->empty()) {
+        reader_.error(item, "an empty name matches no namespace");
+        continue;
+      }
+      out.emplace_back(std::move(*text), item);
+    }
+    return out;
   }
 
   void read_reap(const Value& v) {
@@ -131,7 +211,7 @@ class SchemaWalk {
     }
     size_t i = 0;
     for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
-      if (auto m = match(v.item(*it, i), /*protect=*/true)) config_.protect.push_back(std::move(*m));
+      if (auto m = match(v.item(*it, i), nullptr)) config_.protect.push_back(std::move(*m));
     }
   }
 
@@ -160,7 +240,7 @@ class SchemaWalk {
     size_t i = 0;
     for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
       const Value pv = v.item(*it, i);
-      seen.push_back(PolicySeen{{}, {}, pv.pos});
+      seen.push_back(PolicySeen{{}, {}, {}, pv.pos});
       if (auto p = policy(pv, seen.back())) config_.policies.push_back(std::move(*p));
     }
     check_across_policies(seen, reader_);
@@ -183,8 +263,10 @@ class SchemaWalk {
     if (const Value* m = f.get("match")) {
       if (m->node.IsNull())
         reader_.type_error(*m, "a match block (write match: {} to match every socket in state established)");
-      else if (auto mm = match(*m, /*protect=*/false))
+      else if (auto mm = match(*m, &p)) {
         p.match = seen.match.emplace(std::move(*mm));
+        seen.namespaces = p.namespaces;
+      }
     }
     bool dead_when_read = false;  // without errors
     if (const Value* d = f.get("dead_when")) {
@@ -238,9 +320,12 @@ class SchemaWalk {
     return s;
   }
 
-  // A match block. Protect rules default to every state, policies to
-  // established; a protect rule must narrow something.
-  std::optional<Match> match(const Value& v, bool protect) {
+  // A match block: a policy's (its namespaces go into `policy`, whose name
+  // is read already), or a protect rule's when `policy` is null. Protect
+  // rules default to every state, policies to established; a protect rule
+  // must narrow something, and names no namespace.
+  std::optional<Match> match(const Value& v, Policy* policy) {
+    const bool protect = policy == nullptr;
     if (!v.node.IsMap()) {
       reader_.type_error(v, "a match block (a map such as { local_port: 22 })");
       return std::nullopt;
@@ -259,6 +344,12 @@ class SchemaWalk {
       m.states = StateSet();
       for (const StateSet& one : reader_.parsed_items(s, kStateItem, &StateSet::parse_list)) m.states = m.states | one;
     }
+    if (const Value* ns = f.get("namespaces")) {
+      if (protect)
+        reader_.error(*ns, "protect applies in every namespace; a protect rule names no namespaces");
+      else
+        policy->namespaces = policy_namespaces(*ns, policy->name);
+    }
     if (reader_.error_count() != errors_before) return std::nullopt;
     if (protect && m.local_ports.empty() && m.remote_ports.empty() && m.ports.empty() && m.local.empty() &&
         m.remote.empty() && m.states == StateSet::all()) {
@@ -266,6 +357,20 @@ class SchemaWalk {
       return std::nullopt;
     }
     return m;
+  }
+
+  // A policy's `match.namespaces`; `name` is the policy's, empty when it
+  // had errors. With namespaces.scan: host, they must be able to name the host.
+  std::vector<std::string> policy_namespaces(const Value& v, const std::string& name) {
+    std::vector<std::string> out;
+    const size_t errors_before = reader_.error_count();
+    for (auto& [glob, at] : namespace_globs(v)) out.push_back(std::move(glob));
+    const bool host_only = scope_known_ && config_.namespaces.scan == NamespaceScope::Mode::kHost;
+    if (host_only && reader_.error_count() == errors_before && !may_name_host(out))
+      reader_.error(v, (name.empty() ? std::string("the policy") : "policy " + quoted_text(name)) +
+                           " would never apply: only the host namespace is scanned (namespaces.scan: host), "
+                           "and no name here matches 'host'");
+    return out;
   }
 
   // `match_states`: the policy's states, to check in_state_for against;
@@ -412,6 +517,8 @@ class SchemaWalk {
 
   yaml::YamlReader& reader_;
   Config config_;
+  // False when namespaces.scan had an error: what depends on it is not checked.
+  bool scope_known_ = true;
 };
 
 }  // namespace

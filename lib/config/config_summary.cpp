@@ -1,6 +1,7 @@
 #include "config/config_summary.h"
 
 #include "config/duration.h"
+#include "core/message_text.h"
 
 namespace tcpreap {
 
@@ -44,6 +45,23 @@ std::string match_text(const Match& m) {
   return out;
 }
 
+// "'cni-*' or 'host'": globs quoted, for they are written as globs.
+std::string globs_text(const std::vector<std::string>& globs) {
+  std::vector<std::string> parts;
+  for (const std::string& g : globs) parts.push_back(quoted_text(g));
+  return join(parts, "or");
+}
+
+// Only scan: all is told: the host alone is what tcpreap always did.
+std::string namespaces_text(const NamespaceScope& n) {
+  if (n.scan == NamespaceScope::Mode::kHost) return "";
+  std::string out = " It scans every network namespace on the host";
+  if (!n.exclude.empty()) out += " but those matching " + globs_text(n.exclude);
+  out += ", a new one within " + format_duration(n.discover_every) +
+         "; the caps count across them all, per-peer limits within each, and protect rules apply in every one.";
+  return out;
+}
+
 std::string method_text(ReapMethod m) {
   std::string out = reap_method_name(m);
   switch (m) {
@@ -58,7 +76,9 @@ std::string method_text(ReapMethod m) {
 }
 
 std::string policy_text(const Policy& p, bool dry_run) {
-  std::string out = "Policy '" + p.name + "' decides for " + match_text(p.match) + ": a connection is dead once ";
+  std::string out = "Policy '" + p.name + "' decides";
+  if (!p.namespaces.empty()) out += ", in the namespaces matching " + globs_text(p.namespaces) + ",";
+  out += " for " + match_text(p.match) + ": a connection is dead once ";
   std::vector<std::string> dead;
   if (p.dead_when.silent_for) dead.push_back("it has been silent for " + format_duration(*p.dead_when.silent_for));
   if (p.dead_when.unacked_for)
@@ -104,6 +124,7 @@ std::string describe(const Config& c) {
     out += "reports the dead connections it would reap " + how + ", but reaps none (dry run).";
   else
     out += "reaps dead connections " + how + ".";
+  out += namespaces_text(c.namespaces);
   if (c.protect.empty()) {
     out += " Nothing is protected.";
   } else if (c.protect.size() == 1) {

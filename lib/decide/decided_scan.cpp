@@ -11,7 +11,7 @@ class DecidingSink final : public SocketSink {
     if (auto d = engine_.observe(s); d && hooks_.immediate) hooks_.immediate(s, *d);
   }
   void on_restart() override {
-    engine_.begin_scan(DecisionEngine::Clock::now());  // drops this scan's entries; history stays
+    engine_.abandon_namespace();  // drops what this dump listed so far; history stays
     if (hooks_.restarted) hooks_.restarted();
   }
 
@@ -22,11 +22,18 @@ class DecidingSink final : public SocketSink {
 
 }  // namespace
 
+Result<ScanStats> observe_dump(SocketScanner& scanner, const ScanQuery& query, DecisionEngine& engine,
+                               const DecidedScanHooks& hooks) {
+  DecidingSink sink(engine, hooks);
+  auto stats = scanner.scan(query, sink);
+  if (!stats) engine.abandon_namespace();
+  return stats;
+}
+
 Result<const std::vector<DecisionEngine::Entry>*> decided_scan(SocketScanner& scanner, const ScanQuery& query,
                                                                DecisionEngine& engine, const DecidedScanHooks& hooks) {
   engine.begin_scan(DecisionEngine::Clock::now());
-  DecidingSink sink(engine, hooks);
-  if (auto stats = scanner.scan(query, sink); !stats) return stats.error();
+  if (auto stats = observe_dump(scanner, query, engine, hooks); !stats) return stats.error();
   return &engine.finish_scan();
 }
 

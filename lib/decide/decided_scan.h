@@ -17,6 +17,13 @@ struct DecidedScanHooks {
   std::function<void()> restarted;
 };
 
+// One namespace's dump with `query` into the engine's current scan (the
+// caller made begin_scan() and, for one of several namespaces,
+// begin_namespace()). A dump that fails part way is abandoned
+// (abandon_namespace()): none of its sockets stay in the scan.
+Result<ScanStats> observe_dump(SocketScanner& scanner, const ScanQuery& query, DecisionEngine& engine,
+                               const DecidedScanHooks& hooks = {});
+
 // begin_scan(now), scan with `query`, finish_scan(): the in-scope sockets of
 // the scan with their decisions (the engine's, valid until its next scan).
 Result<const std::vector<DecisionEngine::Entry>*> decided_scan(SocketScanner& scanner, const ScanQuery& query,

@@ -61,11 +61,32 @@ void DecisionEngine::begin_scan(Clock::time_point now) {
   ++scan_;
   entries_.clear();
   seen_.clear();
+  slot_ = 0;
+  slot_start_ = 0;
+  slot_policies_ = {};
+}
+
+void DecisionEngine::begin_namespace(uint32_t slot, std::span<const uint8_t> policies) {
+  slot_ = slot;
+  slot_start_ = entries_.size();
+  slot_policies_ = policies;
+}
+
+void DecisionEngine::abandon_namespace() {
+  entries_.resize(slot_start_);
+  // The set cannot forget single cookies: rebuilt from what stays. Sockets
+  // of earlier namespaces decided at once (out of scope) are not kept in it,
+  // which only matters for a cookie listed in two namespaces - never.
+  seen_.clear();
+  for (const Entry& e : entries_) seen_.insert(e.socket.cookie);
 }
 
 int DecisionEngine::policy_for(const TcpSocket& s) const {
-  for (size_t i = 0; i < config_.policies.size(); ++i)
+  const bool narrowed = !slot_policies_.empty();
+  for (size_t i = 0; i < config_.policies.size(); ++i) {
+    if (narrowed && (i >= slot_policies_.size() || !slot_policies_[i])) continue;
     if (config_.policies[i].match.matches(s)) return static_cast<int>(i);
+  }
   return -1;
 }
 
@@ -98,25 +119,27 @@ std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
     d.threshold = dead->threshold;
   }
   d.verdict = Verdict::kAlive;  // until finish_scan() weighs confirm
-  entries_.push_back({s, d});
+  entries_.push_back({s, d, slot_});
   return std::nullopt;
 }
 
-// Groups each limited policy's connections by peer address (a v4-mapped
-// peer counts as its IPv4 address); past `max`, the longest-silent ones that
-// are silent at least `min_silent` look dead.
+// Groups each limited policy's connections by namespace and peer address (a
+// v4-mapped peer counts as its IPv4 address): the same address in two
+// namespaces is two peers. Past `max`, the longest-silent ones that are
+// silent at least `min_silent` look dead.
 void DecisionEngine::apply_per_peer_limits() {
   for (size_t p = 0; p < config_.policies.size(); ++p) {
     const auto& limit = config_.policies[p].per_peer_limit;
     if (!limit) continue;
-    std::map<IpAddress, std::vector<Entry*>, bool (*)(const IpAddress&, const IpAddress&)> by_peer(
-        [](const IpAddress& a, const IpAddress& b) {
-          return std::tie(a.family, a.bytes) < std::tie(b.family, b.bytes);
+    using Peer = std::pair<uint32_t, IpAddress>;  // namespace slot, address
+    std::map<Peer, std::vector<Entry*>, bool (*)(const Peer&, const Peer&)> by_peer(
+        [](const Peer& a, const Peer& b) {
+          return std::tie(a.first, a.second.family, a.second.bytes) < std::tie(b.first, b.second.family, b.second.bytes);
         });
     for (Entry& e : entries_) {
       if (e.decision.policy != static_cast<int>(p)) continue;
       const IpAddress& r = e.socket.remote;
-      by_peer[r.is_v4_mapped() ? r.unmapped() : r].push_back(&e);
+      by_peer[{e.netns, r.is_v4_mapped() ? r.unmapped() : r}].push_back(&e);
     }
     for (auto& [peer, conns] : by_peer) {
       const uint32_t count = static_cast<uint32_t>(conns.size());

@@ -7,10 +7,18 @@
 // History is kept per socket cookie, so a recycled 4-tuple is a new socket,
 // and only for sockets in scope that the last scan saw: memory is bounded by
 // the sockets policies match. Not thread-safe.
+//
+// One scan may cover several network namespaces (cycle/reap_cycle.h): each
+// is a slot, entered with begin_namespace() before its sockets are observed.
+// A socket cookie is unique across every namespace of the kernel (one
+// global counter, net/core/sock_diag.c), so history stays per socket and
+// hence per namespace; what groups sockets - per-peer limits - groups by
+// (namespace, peer); the caps count over the whole scan.
 
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -39,6 +47,16 @@ class DecisionEngine {
 
   // One scan: begin, observe every socket, finish.
   void begin_scan(Clock::time_point now);
+  // The sockets observed from now on belong to namespace `slot` (0 until
+  // called: a scan of one namespace never calls it). `policies`, when not
+  // empty, holds one flag per policy of the config: whether it applies in
+  // this namespace (match.namespaces); a policy flagged 0 decides nothing
+  // here. The span must outlive the namespace's observations.
+  void begin_namespace(uint32_t slot, std::span<const uint8_t> policies = {});
+  // Forgets what was observed since the last begin_namespace() (or
+  // begin_scan()): its dump restarted, or failed part way. The sockets of the
+  // namespaces before it stay.
+  void abandon_namespace();
   // Out of scope and protected sockets are decided at once and not kept:
   // their decision is returned. A socket in scope is kept until
   // finish_scan() (per-peer limits need the whole scan): nullopt.
@@ -53,6 +71,7 @@ class DecisionEngine {
   struct Entry {
     TcpSocket socket;
     Decision decision;
+    uint32_t netns = 0;  // the begin_namespace() slot it was observed in
   };
   // Applies per-peer limits, confirm, verification and the caps, forgets
   // the sockets this scan did not see, and returns the in-scope sockets of
@@ -162,6 +181,9 @@ class DecisionEngine {
   std::unordered_map<uint64_t, History> history_;
   std::vector<Entry> entries_;
   CookieSet seen_;  // this scan's cookies
+  uint32_t slot_ = 0;                // the namespace being observed
+  size_t slot_start_ = 0;            // its first entry
+  std::span<const uint8_t> slot_policies_;  // empty: every policy applies
   // Scan time and how many dead it let through, over the last minute.
   std::deque<std::pair<Clock::time_point, uint32_t>> released_;
   // Working space of the caps, kept between scans.

@@ -49,9 +49,10 @@ std::string TupleHolder::describe() const {
   return "?";
 }
 
-Result<DiagLookup> DiagLookup::open() {
-  return open([]() -> Result<std::unique_ptr<NetlinkTransport>> {
-    auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG);
+Result<DiagLookup> DiagLookup::open(const SocketMaker& maker) {
+  // By value: a reopen must land where the first socket did.
+  return open([maker]() -> Result<std::unique_ptr<NetlinkTransport>> {
+    auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG, maker);
     if (!s) return s.error();
     return std::unique_ptr<NetlinkTransport>(std::make_unique<NetlinkSocket>(std::move(*s)));
   });

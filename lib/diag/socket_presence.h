@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "net/tcp_socket.h"
 #include "netlink/netlink_transport.h"
+#include "netns/socket_maker.h"
 
 namespace tcpreap {
 
@@ -64,12 +65,13 @@ class DiagLookup final : public SocketPresence {
  public:
   using TransportOpener = std::function<Result<std::unique_ptr<NetlinkTransport>>()>;
 
-  // A NETLINK_SOCK_DIAG socket in the calling thread's network namespace:
-  // it finds that namespace's sockets only.
-  static Result<DiagLookup> open();
+  // A NETLINK_SOCK_DIAG socket in the maker's network namespace: it finds
+  // that namespace's sockets only. Its replacements (after an error) are
+  // made by a copy of `maker`, in the same namespace.
+  static Result<DiagLookup> open(const SocketMaker& maker = SocketMaker::here());
   // For tests: `opener` makes the transport, now and again after an error
-  // (an answer half read is never read on: the socket is replaced, in the
-  // calling thread's namespace of that time).
+  // (an answer half read is never read on: the socket is replaced, wherever
+  // `opener` makes it).
   static Result<DiagLookup> open(TransportOpener opener);
 
   Result<std::vector<TupleHolder>> look(std::span<const TcpSocket* const> sockets) override;

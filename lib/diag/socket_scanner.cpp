@@ -19,9 +19,10 @@ constexpr size_t kReceiveBufferSize = 64 * 1024;
 
 }  // namespace
 
-Result<SocketScanner> SocketScanner::open() {
-  return open([]() -> Result<std::unique_ptr<NetlinkTransport>> {
-    auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG);
+Result<SocketScanner> SocketScanner::open(const SocketMaker& maker) {
+  // By value: a reopen must land where the first socket did.
+  return open([maker]() -> Result<std::unique_ptr<NetlinkTransport>> {
+    auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG, maker);
     if (!s) return s.error();
     return std::unique_ptr<NetlinkTransport>(std::make_unique<NetlinkSocket>(std::move(*s)));
   });

@@ -12,6 +12,7 @@
 #include "diag/scan_query.h"
 #include "diag/socket_sink.h"
 #include "netlink/netlink_transport.h"
+#include "netns/socket_maker.h"
 
 namespace tcpreap {
 
@@ -29,9 +30,11 @@ class SocketScanner {
   // How many inconsistent passes in a row before a scan gives up.
   static constexpr int kMaxPasses = 4;
 
-  // A scanner on a NETLINK_SOCK_DIAG socket opened now, in the calling
-  // thread's network namespace: it sees that namespace's sockets only.
-  static Result<SocketScanner> open();
+  // A scanner on a NETLINK_SOCK_DIAG socket opened now, in the maker's
+  // network namespace: it sees that namespace's sockets only. A socket
+  // replaced after an error is made by a copy of `maker` kept for that,
+  // in the same namespace (which the scanner thus keeps open).
+  static Result<SocketScanner> open(const SocketMaker& maker = SocketMaker::here());
 
   // For tests: `opener` makes the transport, now and again after an error
   // (a failed dump leaves its reply half read: the socket is replaced).

@@ -106,19 +106,33 @@ void EventLog::failure(std::string_view key, std::string_view message, std::init
 }
 
 void EventLog::reap(const TcpSocket& s, const Decision& d, const Config& c, const ReapOutcome* outcome,
-                    const std::optional<SocketOwner>& owner) {
-  emit(reap_record(s, d, c, outcome, owner));
+                    const std::optional<SocketOwner>& owner, const NamespaceInfo* netns) {
+  emit(reap_record(s, d, c, outcome, owner, netns));
 }
 
-void EventLog::probe(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome) {
-  emit(probe_record(s, d, c, outcome));
+void EventLog::probe(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome,
+                     const NamespaceInfo* netns) {
+  emit(probe_record(s, d, c, outcome, netns));
 }
+
+namespace {
+
+// The namespace's fields (the report line names it already).
+void add_namespace(const NamespaceInfo* netns, std::vector<std::string>& f) {
+  if (!netns) return;
+  f.push_back(field("TCPREAP_NETNS", netns->name));
+  f.push_back(field("TCPREAP_NETNS_ID", netns->id.to_string()));
+  if (!netns->container.empty()) f.push_back(field("TCPREAP_CONTAINER", netns->container));
+}
+
+}  // namespace
 
 EventLog::Record EventLog::reap_record(const TcpSocket& s, const Decision& d, const Config& c,
-                                       const ReapOutcome* outcome, const std::optional<SocketOwner>& owner) {
+                                       const ReapOutcome* outcome, const std::optional<SocketOwner>& owner,
+                                       const NamespaceInfo* netns) {
   Record r;
   std::string line;
-  append_reap_line(ReapLine{&s, &d, &c, outcome}, line);
+  append_reap_line(ReapLine{&s, &d, &c, outcome, netns}, line);
   r.message = without_newline(std::move(line));
   if (owner) {
     r.message += " (pid " + std::to_string(owner->pid);
@@ -136,6 +150,7 @@ EventLog::Record EventLog::reap_record(const TcpSocket& s, const Decision& d, co
   if (d.verdict == Verdict::kDead && d.probe.wanted > 0)
     f.push_back(field("TCPREAP_PROBES_UNANSWERED", static_cast<unsigned>(d.probe.sent)));
   f.push_back(field("TCPREAP_COOKIE", s.cookie));
+  add_namespace(netns, f);
   if (owner) {
     f.push_back(field("TCPREAP_PID", owner->pid));
     if (!owner->name.empty()) f.push_back(field("TCPREAP_PROCESS", owner->name));
@@ -156,10 +171,10 @@ EventLog::Record EventLog::reap_record(const TcpSocket& s, const Decision& d, co
 }
 
 EventLog::Record EventLog::probe_record(const TcpSocket& s, const Decision& d, const Config& c,
-                                        const ProbeOutcome& outcome) {
+                                        const ProbeOutcome& outcome, const NamespaceInfo* netns) {
   Record r;
   std::string line;
-  append_probe_line(ProbeLine{&s, &d, &c, &outcome}, line);
+  append_probe_line(ProbeLine{&s, &d, &c, &outcome, netns}, line);
   r.message = without_newline(std::move(line));
 
   auto& f = r.fields;
@@ -169,6 +184,7 @@ EventLog::Record EventLog::probe_record(const TcpSocket& s, const Decision& d, c
   f.push_back(field("TCPREAP_OUTCOME", probe_result_name(outcome.result)));
   add_figures(d, f);
   f.push_back(field("TCPREAP_COOKIE", s.cookie));
+  add_namespace(netns, f);
   if (outcome.errnum != 0) f.push_back(field("TCPREAP_ERRNO", outcome.errnum));
 
   if (probe_was_sent(outcome.result) || outcome.result == ProbeResult::kGone) {

@@ -21,6 +21,9 @@
 //   TCPREAP_PEER_CONNECTIONS (per-peer-limit)
 //   TCPREAP_PROBES_UNANSWERED   dead after verification (reap)
 //   TCPREAP_COOKIE       the kernel's socket cookie, decimal
+//   TCPREAP_NETNS        the namespace's name (host, an ip netns name, a container ID, pod:<uid>, pid:<pid>)
+//   TCPREAP_NETNS_ID     its identity, net:[inode]
+//   TCPREAP_CONTAINER    the container ID or pod:<uid> of a process inside, where known
 //   TCPREAP_PID, TCPREAP_PROCESS   the owning process, when found (reap)
 //   TCPREAP_ERRNO        the errno behind a failure, when nonzero
 //   TCPREAP_SUPPRESSED   messages of this kind suppressed before this one
@@ -38,6 +41,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "netns/namespace_info.h"
 #include "decide/verdict.h"
 #include "net/tcp_socket.h"
 #include "log/log_target.h"
@@ -83,11 +87,14 @@ class EventLog {
 
   // One line per reap action; `outcome` null: not acted on (dry run "would
   // reap", or held back). See reap_record.
+  // `netns`, when given, adds the TCPREAP_NETNS* fields, and to the line
+  // " in netns <label>" unless it is the process's own.
   void reap(const TcpSocket& s, const Decision& d, const Config& c, const ReapOutcome* outcome,
-            const std::optional<SocketOwner>& owner);
+            const std::optional<SocketOwner>& owner, const NamespaceInfo* netns = nullptr);
 
   // One line per probe. See probe_record.
-  void probe(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome);
+  void probe(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome,
+             const NamespaceInfo* netns = nullptr);
 
   // A failure that may repeat (every scan failing alike): priority error,
   // rate-limited by `key` (keys "reap:..." and "probe:..." are the actions').
@@ -99,13 +106,14 @@ class EventLog {
   // back, warning for failures, which are rate-limited by
   // "reap:<method>:<outcome>".
   static Record reap_record(const TcpSocket& s, const Decision& d, const Config& c, const ReapOutcome* outcome,
-                            const std::optional<SocketOwner>& owner);
+                            const std::optional<SocketOwner>& owner, const NamespaceInfo* netns = nullptr);
 
   // The record probe() would write, before rate limiting. MESSAGE: the
   // probe_report line. Priority info when the probe went out (sent,
   // answered, peer-reset) or the socket was gone; warning, rate-limited by
   // "probe:<outcome>", when it could not be sent.
-  static Record probe_record(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome);
+  static Record probe_record(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome,
+                             const NamespaceInfo* netns = nullptr);
 
   // The journald record: MESSAGE=, PRIORITY=, SYSLOG_IDENTIFIER=tcpreapd,
   // then r.fields in order.

@@ -61,13 +61,16 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
     return std::nullopt;
   };
 
+  auto netns = [&](const DecisionEngine::Entry& e) -> const NamespaceInfo* {
+    return e.netns < result.namespaces.size() ? &result.namespaces[e.netns].info : nullptr;
+  };
   for (const auto& p : result.probes) {
     const auto& e = entries[p.entry];
-    log_.probe(e.socket, e.decision, config, p.outcome);
+    log_.probe(e.socket, e.decision, config, p.outcome, netns(e));
   }
   for (const auto& r : result.reaps) {
     const auto& e = entries[r.entry];
-    log_.reap(e.socket, e.decision, config, &r.outcome, owner(e.socket));
+    log_.reap(e.socket, e.decision, config, &r.outcome, owner(e.socket), netns(e));
     if (r.outcome.result == ReapResult::kDone) {
       metrics_.reaped(policy_of(e.decision), reap_via_name(r.outcome.via), reason_name(e.decision.reason));
       ++reaped_total_;
@@ -77,7 +80,7 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
   }
   for (size_t i : newly_dead) {
     const auto& e = entries[i];
-    log_.reap(e.socket, e.decision, config, nullptr, owner(e.socket));
+    log_.reap(e.socket, e.decision, config, nullptr, owner(e.socket), netns(e));
     metrics_.would_reap(policy_of(e.decision), reason_name(e.decision.reason));
   }
 
@@ -94,8 +97,22 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
   for (const auto& [policy, n] : deferred) metrics_.probes_deferred(policy, n);
   metrics_.set_connections(suspect, verifying);
   metrics_.set_probe_totals(probes);
+  uint64_t scanned = 0, failed = unopened_namespaces_;
+  for (const NamespaceTurn& n : result.namespaces) {
+    if (n.state != NamespaceTurn::State::kFailed) {
+      ++scanned;
+      continue;
+    }
+    ++failed;
+    metrics_.namespace_scan_failed(*n.error);
+    // Rate-limited per namespace: one that keeps failing is said now and then.
+    log_.failure("scan:" + n.info.id.to_string(), "scan failed: " + n.error->message(),
+                 {"TCPREAP_NETNS=" + n.info.name, "TCPREAP_NETNS_ID=" + n.info.id.to_string()});
+  }
+  metrics_.set_namespaces(scanned, failed);
   metrics_.scan_succeeded(seconds, sockets);
   last_sockets_ = sockets;
+  last_namespaces_ = result.namespaces.size();
   last_seconds_ = seconds;
   if (notice) log_.log(EventLog::Priority::kWarning, *notice);
   log_.log(EventLog::Priority::kDebug, "turn " + std::to_string(turns_) + ": " + std::to_string(sockets) +
@@ -104,8 +121,9 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
                                            std::to_string(result.held_back.size()) + " held back");
 }
 
-void TurnReporter::turn_failed(const Error& why, double seconds) {
+void TurnReporter::turn_failed(const Error& why, double seconds, uint64_t namespaces) {
   ++turns_;
+  metrics_.set_namespaces(0, namespaces + unopened_namespaces_);
   metrics_.scan_failed(seconds, why);
   last_error_ = why.message();
   log_.failure("scan", "scan failed: " + last_error_);
@@ -115,8 +133,11 @@ std::string TurnReporter::status_line(bool dry_run) const {
   if (turns_ == 0) return "started; first scan now";
   if (!last_error_.empty()) return "last scan failed: " + last_error_;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "last scan: %llu sockets in %.0f ms, %llu suspect, %llu verifying; %llu reaped%s",
-                static_cast<unsigned long long>(last_sockets_), last_seconds_ * 1000,
+  char where[48] = "";
+  if (last_namespaces_ > 1)
+    std::snprintf(where, sizeof where, " in %llu namespaces", static_cast<unsigned long long>(last_namespaces_));
+  std::snprintf(buf, sizeof buf, "last scan: %llu sockets%s in %.0f ms, %llu suspect, %llu verifying; %llu reaped%s",
+                static_cast<unsigned long long>(last_sockets_), where, last_seconds_ * 1000,
                 static_cast<unsigned long long>(last_suspect_), static_cast<unsigned long long>(last_verifying_),
                 static_cast<unsigned long long>(reaped_total_), dry_run ? " (dry run: none)" : "");
   return buf;

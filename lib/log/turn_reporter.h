@@ -17,6 +17,10 @@
 //    or is new) is said again;
 //  - the dead held back by a cap: no line, only
 //    tcpreap_dead_connections_held_back_total{policy};
+//  - each namespace whose dump failed (the others' turn went on): a
+//    rate-limited error line per namespace, and
+//    tcpreap_scan_errors_by_cause_total{cause}; then
+//    tcpreap_network_namespaces{state};
 //  - per policy, the suspect and verifying connections (every policy of
 //    the config, 0 where it has none) and the probes deferred; the
 //    engine's probe totals; the scan's duration and socket count;
@@ -70,11 +74,17 @@ class TurnReporter {
   void turn_succeeded(const CycleResult& result, const Config& config, const ProbeCounters& probes, uint64_t sockets,
                       double seconds, const std::optional<std::string>& notice);
 
-  // A turn whose scan failed with `why` after `seconds`.
-  void turn_failed(const Error& why, double seconds);
+  // A turn whose scan failed with `why` after `seconds`: in each of its
+  // `namespaces`.
+  void turn_failed(const Error& why, double seconds, uint64_t namespaces = 1);
+
+  // Namespaces found and meant to be scanned that could not be entered
+  // (cycle/namespace_roster.h): counted as failed in
+  // tcpreap_network_namespaces from the next turn on.
+  void set_unopened_namespaces(uint64_t n) { unopened_namespaces_ = n; }
 
   // For STATUS=: "started; first scan now" before the first turn; "last
-  // scan failed: <why>" after a failed one; else "last scan: N sockets in
+  // scan failed: <why>" after a failed one; else "last scan: N sockets [in K namespaces, when K > 1] in
   // M ms, S suspect, V verifying; R reaped" (R over the daemon's life),
   // ending " (dry run: none)" when `dry_run`.
   std::string status_line(bool dry_run) const;
@@ -85,6 +95,7 @@ class TurnReporter {
   OwnerLookup owners_;
   std::unordered_set<uint64_t> said_dead_;  // cookies of the dry run's dead already said
 
+  uint64_t unopened_namespaces_ = 0, last_namespaces_ = 1;
   uint64_t turns_ = 0, last_sockets_ = 0, last_suspect_ = 0, last_verifying_ = 0, reaped_total_ = 0;
   double last_seconds_ = 0;
   std::string last_error_;

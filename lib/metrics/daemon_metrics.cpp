@@ -142,8 +142,8 @@ struct DaemonMetrics::Impl {
   // would never hold it).
   Family<Counter>& scan_errors_by_cause = prometheus::BuildCounter()
       .Name("tcpreap_scan_errors_by_cause_total")
-      .Help("Scans that failed, by cause: buffer-overrun, descriptors, permission, interrupted, protocol "
-            "or other.")
+      .Help("Scans that failed, as a whole or in one network namespace, by cause: buffer-overrun, "
+            "descriptors, permission, interrupted, protocol or other.")
       .Register(*registry);
   std::array<Counter*, kScanErrorCauses.size()> scan_error_causes = [this] {
     std::array<Counter*, kScanErrorCauses.size()> out{};
@@ -151,6 +151,18 @@ struct DaemonMetrics::Impl {
       out[i] = &scan_errors_by_cause.Add({{"cause", scan_error_cause_name(kScanErrorCauses[i])}});
     return out;
   }();
+  Family<Gauge>& network_namespaces = prometheus::BuildGauge()
+      .Name("tcpreap_network_namespaces")
+      .Help("Network namespaces at the last turn: scanned, or failed (could not be entered or dumped).")
+      .Register(*registry);
+  Gauge& namespaces_scanned = network_namespaces.Add({{"state", "scanned"}});
+  Gauge& namespaces_failed = network_namespaces.Add({{"state", "failed"}});
+  Gauge& namespaces_restricted = prometheus::BuildGauge()
+      .Name("tcpreap_network_namespaces_restricted")
+      .Help("1 when namespaces.scan is all but the daemon scans its own network namespace only, for want of "
+            "CAP_SYS_ADMIN or CAP_SYS_PTRACE; 0 otherwise.")
+      .Register(*registry)
+      .Add({});
   Histogram& scan_duration = prometheus::BuildHistogram()
       .Name("tcpreap_scan_duration_seconds")
       .Help("How long a scan took, successful or not.")
@@ -316,6 +328,19 @@ void DaemonMetrics::scan_succeeded(double seconds, uint64_t sockets_scanned) {
 }
 
 void DaemonMetrics::set_sock_destroy_supported(bool supported) { impl_->sock_destroy.Set(supported ? 1 : 0); }
+
+void DaemonMetrics::set_namespaces(uint64_t scanned, uint64_t failed) {
+  impl_->namespaces_scanned.Set(static_cast<double>(scanned));
+  impl_->namespaces_failed.Set(static_cast<double>(failed));
+}
+
+void DaemonMetrics::set_namespaces_restricted(bool restricted) { impl_->namespaces_restricted.Set(restricted ? 1 : 0); }
+
+void DaemonMetrics::namespace_scan_failed(const Error& why) {
+  const ScanErrorCause cause = scan_error_cause(why);
+  for (size_t i = 0; i < kScanErrorCauses.size(); ++i)
+    if (kScanErrorCauses[i] == cause) impl_->scan_error_causes[i]->Increment();
+}
 
 void DaemonMetrics::scan_failed(double seconds, const Error& why) {
   impl_->scans.Increment();

@@ -95,6 +95,16 @@ class DaemonMetrics {
   // A scan of `sockets_scanned` sockets took `seconds`: scans_total,
   // scan_duration_seconds, sockets_scanned, and the success timestamp (now).
   void scan_succeeded(double seconds, uint64_t sockets_scanned);
+  // tcpreap_network_namespaces{state="scanned"|"failed"}: the namespaces
+  // the last turn scanned, and those it could not (not entered, or their
+  // dump failed).
+  void set_namespaces(uint64_t scanned, uint64_t failed);
+  // tcpreap_network_namespaces_restricted 1 when namespaces.scan is all
+  // but only the own namespace is scanned, for want of privilege.
+  void set_namespaces_restricted(bool restricted);
+  // One namespace's dump failed while the turn went on:
+  // scan_errors_by_cause_total{cause} only (scan_errors_total counts turns).
+  void namespace_scan_failed(const Error& why);
   // A scan failed after `seconds`, for `why`: scans_total,
   // scan_errors_total and scan_errors_by_cause_total{cause} (the cause
   // derived from `why`, metrics/scan_error_cause.h), and its duration is

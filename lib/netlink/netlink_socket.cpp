@@ -9,9 +9,14 @@ namespace tcpreap {
 
 void NetlinkSocket::Close::operator()(mnl_socket* s) const { mnl_socket_close(s); }
 
-Result<NetlinkSocket> NetlinkSocket::open(int bus) {
-  mnl_socket* s = mnl_socket_open2(bus, SOCK_CLOEXEC);
-  if (!s) return Error(errno, "opening netlink socket (bus " + std::to_string(bus) + ")");
+Result<NetlinkSocket> NetlinkSocket::open(int bus, const SocketMaker& maker) {
+  auto fd = maker.make(AF_NETLINK, SOCK_RAW, bus);
+  if (!fd) return fd.error();
+  // libmnl only reads the address (getsockname) and wraps the descriptor;
+  // from then on mnl_socket_close() closes it.
+  mnl_socket* s = mnl_socket_fdopen(fd->get());
+  if (!s) return Error(errno, "wrapping netlink socket (bus " + std::to_string(bus) + ") for libmnl");
+  (void)fd->release();
   NetlinkSocket owned(s);
   if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) return Error(errno, "binding netlink socket");
   // Errors then carry only the request's header, not the whole request.

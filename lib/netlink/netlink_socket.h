@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "netlink/netlink_transport.h"
+#include "netns/socket_maker.h"
 
 struct mnl_socket;
 
@@ -12,8 +13,8 @@ namespace tcpreap {
 class NetlinkSocket final : public NetlinkTransport {
  public:
   // Opens and binds a socket of `bus` (NETLINK_SOCK_DIAG, ...) in the
-  // calling thread's network namespace, which it keeps for life.
-  static Result<NetlinkSocket> open(int bus);
+  // maker's network namespace, which it keeps for life.
+  static Result<NetlinkSocket> open(int bus, const SocketMaker& maker = SocketMaker::here());
 
   NetlinkSocket(NetlinkSocket&&) noexcept = default;
   NetlinkSocket& operator=(NetlinkSocket&&) noexcept = default;

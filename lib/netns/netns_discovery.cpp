@@ -255,7 +255,7 @@ class Walk {
         f = &add(std::move(*opened), NetnsSource::kProcess, "", NameRank::kPid, "");
       }
       if (f->entry.pid == 0 || pid < f->entry.pid) f->entry.pid = pid;
-      if (!f->named || f->rank > NameRank::kContainer) f->pids.add(pid);
+      if (f->entry.source != NetnsSource::kHost) f->pids.add(pid);
       errno = 0;
     }
     if (errno != 0) return Error(errno, "reading " + roots_.proc_root);
@@ -281,14 +281,17 @@ class Walk {
 
   void name_from_cgroups() {
     for (Found& f : found_) {
-      if (f.named && f.rank <= NameRank::kContainer) continue;
+      if (f.entry.source == NetnsSource::kHost) continue;
       for (int pid : f.pids.get()) {
         auto text = read_cgroup(pid);
         if (!text) continue;  // gone since: the next PID may tell
         if (auto name = container_name_from_cgroup(*text)) {
-          f.entry.name = std::move(*name);
-          f.rank = NameRank::kContainer;
-          f.named = true;
+          f.entry.container = *name;
+          if (!f.named || f.rank > NameRank::kContainer) {
+            f.entry.name = std::move(*name);
+            f.rank = NameRank::kContainer;
+            f.named = true;
+          }
           break;
         }
       }

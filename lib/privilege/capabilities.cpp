@@ -27,6 +27,7 @@ int kernel_cap_count() {
 }  // namespace
 
 uint64_t network_capabilities() { return bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW); }
+uint64_t namespace_capabilities() { return bit(CAP_SYS_ADMIN) | bit(CAP_SYS_PTRACE); }
 
 std::string capability_name(int cap) {
   std::unique_ptr<char, CapFree> name(cap_to_name(static_cast<cap_value_t>(cap)));
@@ -54,7 +55,7 @@ Result<CapabilitySets> read_capability_sets() {
 }
 
 CapabilitySets capability_target(const CapabilitySets& now, uint64_t keep) {
-  keep &= network_capabilities();
+  keep &= network_capabilities() | namespace_capabilities();
   CapabilitySets t;
   t.permitted = now.permitted & keep;
   t.effective = t.permitted;
@@ -77,9 +78,13 @@ std::string CapabilityDrop::summary() const {
                   : admin      ? "CAP_NET_ADMIN held, CAP_NET_RAW missing"
                   : raw        ? "CAP_NET_RAW held, CAP_NET_ADMIN missing"
                                : "neither CAP_NET_ADMIN nor CAP_NET_RAW held";
+  const bool sys_admin = has(CAP_SYS_ADMIN), ptrace = has(CAP_SYS_PTRACE);
+  if (sys_admin || ptrace)
+    s += std::string("; ") + (sys_admin && ptrace ? "CAP_SYS_ADMIN and CAP_SYS_PTRACE" : sys_admin ? "CAP_SYS_ADMIN" : "CAP_SYS_PTRACE") +
+         " held for namespaces.scan: all";
   const int n = dropped();
   s += "; " + (n == 0 ? std::string("nothing else to drop") : std::to_string(n) + (n == 1 ? " other" : " others") + " dropped");
-  const uint64_t left = after.bounding & ~network_capabilities();
+  const uint64_t left = after.bounding & ~network_capabilities() & ~after.permitted;
   if (user) s += "; switched to user " + user->name + " (uid " + std::to_string(user->uid) + ")";
   if (left != 0) s += " (the bounding set keeps " + std::to_string(std::popcount(left)) + ": no CAP_SETPCAP to drop them; no_new_privs is set)";
   return s;

@@ -30,12 +30,16 @@ struct CapabilitySets {
 
 // CAP_NET_ADMIN | CAP_NET_RAW.
 uint64_t network_capabilities();
+// CAP_SYS_ADMIN | CAP_SYS_PTRACE: what namespaces.scan: all takes besides -
+// setns() into another network namespace, and opening another user's
+// /proc/PID/ns/net (netns/namespace_sockets.h, netns/netns_discovery.h).
+uint64_t namespace_capabilities();
 
 // The calling thread's sets, read from the kernel.
 Result<CapabilitySets> read_capability_sets();
 
 // What `now` should become: only the capabilities of `keep` (a subset of
-// network_capabilities()), each where it already is (nothing is gained),
+// network_capabilities() | namespace_capabilities()), each where it already is (nothing is gained),
 // raised to effective where permitted. The bounding set shrinks only when
 // `now` may (CAP_SETPCAP effective or permitted); otherwise it stays, and
 // no_new_privs guards it.
@@ -50,7 +54,7 @@ struct CapabilityDrop {
   // Capabilities in any set before and in none after.
   int dropped() const;
   // "CAP_NET_ADMIN and CAP_NET_RAW held; 39 others dropped", or which of
-  // the two is missing.
+  // the two is missing; CAP_SYS_ADMIN and CAP_SYS_PTRACE named when held.
   std::string summary() const;
 };
 

@@ -76,8 +76,8 @@ Result<DestroySupport> probe_destroy_support(std::unique_ptr<NetlinkTransport> t
   return Error(0, kWhat + ": no answer in " + std::to_string(kMaxDatagrams) + " datagrams");
 }
 
-Result<DestroySupport> probe_destroy_support() {
-  auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG);
+Result<DestroySupport> probe_destroy_support(const SocketMaker& maker) {
+  auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG, maker);
   if (!s) return s.error().wrap(kWhat);
   return probe_destroy_support(std::make_unique<NetlinkSocket>(std::move(*s)));
 }

@@ -25,6 +25,7 @@
 
 #include "core/error.h"
 #include "netlink/netlink_transport.h"
+#include "netns/socket_maker.h"
 
 namespace tcpreap {
 
@@ -41,8 +42,9 @@ enum class DestroySupport : uint8_t {
 // it is reported as kSupported: the kernel showed that it can.
 Result<DestroySupport> probe_destroy_support(std::unique_ptr<NetlinkTransport> transport);
 
-// The same on a NETLINK_SOCK_DIAG socket opened in the calling thread's
-// network namespace, closed before it returns.
-Result<DestroySupport> probe_destroy_support();
+// The same on a NETLINK_SOCK_DIAG socket made in the maker's network
+// namespace (whose kernel is the host's: the answer is the same in every
+// namespace, bar an LSM), closed before it returns.
+Result<DestroySupport> probe_destroy_support(const SocketMaker& maker = SocketMaker::here());
 
 }  // namespace tcpreap

@@ -5,10 +5,10 @@
 
 namespace tcpreap {
 
-Result<Reaper> Reaper::open(ReapMethod method) {
+Result<Reaper> Reaper::open(ReapMethod method, const SocketMaker& maker) {
   Method destroy;
   if (method != ReapMethod::kRst) {
-    auto d = SocketDestroyer::open();
+    auto d = SocketDestroyer::open(maker);
     if (!d) return d.error().wrap("opening the SOCK_DESTROY socket");
     auto shared = std::make_shared<SocketDestroyer>(std::move(*d));
     // Never an Error: transport trouble ends in per-socket outcomes, so the
@@ -18,7 +18,7 @@ Result<Reaper> Reaper::open(ReapMethod method) {
   Method rst;
   std::string unavailable, opened;
   if (method != ReapMethod::kDestroy) {
-    auto injector = RstInjector::open();
+    auto injector = RstInjector::open(maker);
     if (injector) {
       opened = injector->open_note();
       auto shared = std::make_shared<RstInjector>(std::move(*injector));

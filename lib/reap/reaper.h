@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "net/tcp_socket.h"
+#include "netns/socket_maker.h"
 #include "reap/reap_outcome.h"
 
 namespace tcpreap {
@@ -23,11 +24,12 @@ class Reaper {
   // an Error when the mechanism itself failed.
   using Method = std::function<Result<std::vector<ReapOutcome>>(std::span<const TcpSocket>)>;
 
-  // Opens, in the calling thread's network namespace, what `method` needs:
-  // the SOCK_DESTROY socket and the RST injector. An injector that cannot
-  // open (no CAP_NET_RAW) is no error here: its reason is kept, reported on
-  // the sockets that would have needed it, and by rst_unavailable().
-  static Result<Reaper> open(ReapMethod method);
+  // Opens, in the maker's network namespace, what `method` needs: the
+  // SOCK_DESTROY socket and the RST injector (their reopens too). An
+  // injector that cannot open (no CAP_NET_RAW) is no error here: its reason
+  // is kept, reported on the sockets that would have needed it, and by
+  // rst_unavailable().
+  static Result<Reaper> open(ReapMethod method, const SocketMaker& maker = SocketMaker::here());
 
   // For tests: the two methods given directly. `rst` may be empty, with
   // `rst_unavailable` saying why.

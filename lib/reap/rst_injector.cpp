@@ -285,10 +285,10 @@ struct RstInjector::Impl {
   DiagLookup lookup;  // who holds a 4-tuple, asked before every SYN and RST
 };
 
-Result<RstInjector> RstInjector::open() {
-  auto res = PacketResources::open();
+Result<RstInjector> RstInjector::open(const SocketMaker& maker) {
+  auto res = PacketResources::open(maker);
   if (!res) return res.error().wrap("opening the RST injector");
-  auto lookup = DiagLookup::open();
+  auto lookup = DiagLookup::open(maker);
   if (!lookup) return lookup.error().wrap("opening the RST injector's SOCK_DIAG socket");
   return RstInjector(std::make_unique<Impl>(Impl{std::move(*res), std::move(*lookup)}));
 }

@@ -34,6 +34,7 @@
 
 #include "core/error.h"
 #include "net/tcp_socket.h"
+#include "netns/socket_maker.h"
 #include "reap/reap_outcome.h"
 #include "wire/challenge_ack.h"
 
@@ -50,11 +51,12 @@ class RstInjector {
   // Opens the packet resources (PacketResources::open(): the capture and
   // raw senders, CAP_NET_RAW; a route netlink socket for neighbour entries,
   // after deleting the pins another tcpreap process left) and SOCK_DIAG
-  // sockets (to look sockets up), all in the calling thread's network
-  // namespace: the injector only ever reaches that namespace's sockets.
+  // sockets (to look sockets up, reopened by a copy of `maker`), all in the
+  // maker's network namespace: the injector only ever reaches that
+  // namespace's sockets.
   // open_note() says if the sweep removed pins, or failed to.
   // EPERM -> an Error whose message names CAP_NET_RAW.
-  static Result<RstInjector> open();
+  static Result<RstInjector> open(const SocketMaker& maker = SocketMaker::here());
 
   RstInjector(RstInjector&&) noexcept;
   RstInjector& operator=(RstInjector&&) noexcept;

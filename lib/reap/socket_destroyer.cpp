@@ -45,8 +45,8 @@ void size_receive_buffer(int fd) {
     (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &half, sizeof half);
 }
 
-Result<std::unique_ptr<NetlinkTransport>> open_destroy_socket() {
-  auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG);
+Result<std::unique_ptr<NetlinkTransport>> open_destroy_socket(const SocketMaker& maker) {
+  auto s = NetlinkSocket::open(NETLINK_SOCK_DIAG, maker);
   if (!s) return s.error();
   size_receive_buffer(s->fd());
   return std::unique_ptr<NetlinkTransport>(std::make_unique<NetlinkSocket>(std::move(*s)));
@@ -86,10 +86,11 @@ ReapOutcome failed(int errnum, std::string detail) {
 
 }  // namespace
 
-Result<SocketDestroyer> SocketDestroyer::open() {
-  auto lookup = DiagLookup::open();
+Result<SocketDestroyer> SocketDestroyer::open(const SocketMaker& maker) {
+  auto lookup = DiagLookup::open(maker);
   if (!lookup) return lookup.error();
-  return open(open_destroy_socket, std::make_unique<DiagLookup>(std::move(*lookup)));
+  // By value: a reopen must land where the first socket did.
+  return open([maker] { return open_destroy_socket(maker); }, std::make_unique<DiagLookup>(std::move(*lookup)));
 }
 
 Result<SocketDestroyer> SocketDestroyer::open(TransportOpener opener, std::unique_ptr<SocketPresence> lookup) {

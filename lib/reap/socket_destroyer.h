@@ -22,6 +22,7 @@
 #include "diag/socket_presence.h"
 #include "net/tcp_socket.h"
 #include "netlink/netlink_transport.h"
+#include "netns/socket_maker.h"
 #include "reap/reap_outcome.h"
 
 namespace tcpreap {
@@ -34,12 +35,12 @@ class SocketDestroyer {
   // (~0.07 s for 10 000 sockets against ~0.15 s one by one, kernel-notes).
   static constexpr size_t kBatch = 256;
 
-  // A NETLINK_SOCK_DIAG socket in the calling thread's network namespace
+  // A NETLINK_SOCK_DIAG socket in the maker's network namespace
   // (SOCK_DESTROY reaches only that namespace's sockets), its receive buffer
   // sized for a batch of error answers, and a DiagLookup of that namespace.
-  // Replacement sockets are opened in the calling thread's namespace at
-  // that time: keep the thread where it was when this was opened.
-  static Result<SocketDestroyer> open();
+  // Replacement sockets (of both) are made by copies of `maker`, in the
+  // same namespace, whatever thread replaces them.
+  static Result<SocketDestroyer> open(const SocketMaker& maker = SocketMaker::here());
   // `opener` makes the netlink socket, now and after every transport error;
   // `lookup` settles lost answers (nullptr: such sockets fail, unsettled).
   static Result<SocketDestroyer> open(TransportOpener opener, std::unique_ptr<SocketPresence> lookup);

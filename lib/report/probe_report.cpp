@@ -53,6 +53,10 @@ void append_probe_line(const ProbeLine& l, std::string& out) {
       if (!o.detail.empty()) out += ": " + o.detail;
       break;
   }
+  if (l.netns && !l.netns->own) {
+    out += " in netns ";
+    out += l.netns->label();
+  }
   out += '\n';
 }
 

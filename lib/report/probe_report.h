@@ -5,12 +5,15 @@
 //   probe 2/3     ...                                ...: answered: alive
 //   probe 1/3     ...                                ...: peer-reset: the peer answered RST (...)
 //   probe FAILED  ...                                ...: no-answer: no answer to 4 SYN(s) in 2050 ms ...
+// A socket of a namespace other than the process's own ends its line with
+// " in netns web-1 net:[4026532]" (NamespaceInfo::label()).
 
 #include <string>
 
 #include "config/config.h"
 #include "decide/verdict.h"
 #include "net/tcp_socket.h"
+#include "netns/namespace_info.h"
 #include "verify/probe_outcome.h"
 
 namespace tcpreap {
@@ -20,6 +23,7 @@ struct ProbeLine {
   const Decision* decision = nullptr;  // the verifying decision that made the probe due
   const Config* config = nullptr;
   const ProbeOutcome* outcome = nullptr;
+  const NamespaceInfo* netns = nullptr;  // the socket's namespace, when several are worked on
 };
 
 void append_probe_line(const ProbeLine& line, std::string& out);

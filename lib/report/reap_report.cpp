@@ -59,6 +59,10 @@ void append_reap_line(const ReapLine& l, std::string& out) {
     }
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (l.netns && !l.netns->own) {
+    out += " in netns ";
+    out += l.netns->label();
+  }
   out += '\n';
 }
 

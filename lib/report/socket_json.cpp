@@ -1,6 +1,7 @@
 #include "report/socket_json.h"
 
 #include <charconv>
+#include <string_view>
 
 #include "net/tcp_state.h"
 
@@ -38,9 +39,43 @@ void address(std::string& out, const char* name, const IpAddress& a) {
   out += '"';
 }
 
+// `text` as a JSON string: quotes, backslashes and control characters
+// escaped; other bytes as they are.
+void string_value(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void netns_field(std::string& out, const NamespaceInfo& n) {
+  out += ",\"netns\":{\"name\":";
+  string_value(out, n.name);
+  out += ",\"id\":\"net:[";
+  put_number(out, n.id.ino);
+  out += "]\",\"container\":";
+  if (n.container.empty())
+    out += "null";
+  else
+    string_value(out, n.container);
+  out += '}';
+}
+
 }  // namespace
 
-void append_json_line(const TcpSocket& s, std::string& out) {
+void append_json_line(const TcpSocket& s, std::string& out, const NamespaceInfo* netns) {
   out += "{\"family\":\"";
   out += family_name(s.family);
   out += "\",\"state\":\"";
@@ -71,6 +106,7 @@ void append_json_line(const TcpSocket& s, std::string& out) {
   field(out, "total_retrans", ti.total_retrans);
   field(out, "rto_us", ti.rto_us);
   field(out, "rtt_us", ti.rtt_us);
+  if (netns) netns_field(out, *netns);
   out += "}\n";
 }
 

@@ -1,7 +1,9 @@
 #include "report/socket_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <string_view>
 
 #include "net/tcp_state.h"
 
@@ -11,6 +13,7 @@ namespace {
 
 constexpr size_t kStateWidth = 11;
 constexpr size_t kEndpointWidth = 24;
+constexpr std::string_view kNetnsHeader = "Netns";
 
 void pad_to(std::string& out, size_t start, size_t width) {
   size_t used = out.size() - start;
@@ -71,7 +74,24 @@ void append_endpoint(const IpAddress& a, uint16_t port, std::string& out) {
   out.append(pbuf, end);
 }
 
-void append_table_header(std::string& out) {
+size_t netns_column_width(std::span<const NamespaceInfo> namespaces) {
+  size_t width = kNetnsHeader.size() + 1;
+  for (const NamespaceInfo& n : namespaces) width = std::max(width, n.name.size() + 1);
+  return width;
+}
+
+void append_netns_cell(const NamespaceInfo& netns, size_t width, std::string& out) {
+  const size_t start = out.size();
+  for (char c : netns.name) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  pad_to(out, start, width);
+}
+
+void append_table_header(std::string& out, size_t netns_width) {
+  if (netns_width > 0) {
+    const size_t start = out.size();
+    out += kNetnsHeader;
+    pad_to(out, start, netns_width);
+  }
   char buf[256];
   int n = std::snprintf(buf, sizeof buf, "%-*s%-*s%-*s %8s %7s %7s %7s %6s %8s %7s %7s\n",
                         static_cast<int>(kStateWidth), "State", static_cast<int>(kEndpointWidth), "Local",

@@ -66,8 +66,8 @@ class AnswerWatch final : public SegmentWatcher {
 
 }  // namespace
 
-Result<LivenessProber> LivenessProber::open() {
-  auto res = PacketResources::open();
+Result<LivenessProber> LivenessProber::open(const SocketMaker& maker) {
+  auto res = PacketResources::open(maker);
   if (!res) return res.error().wrap("opening the liveness prober");
   return LivenessProber(std::make_unique<Impl>(Impl{std::move(*res)}));
 }

@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "net/tcp_socket.h"
+#include "netns/socket_maker.h"
 #include "verify/probe_outcome.h"
 #include "wire/challenge_ack.h"
 
@@ -42,10 +43,10 @@ class LivenessProber {
   // Opens the packet resources (PacketResources::open(): the capture and
   // raw senders, CAP_NET_RAW; a route netlink socket to pin neighbours,
   // CAP_NET_ADMIN, after deleting the pins another tcpreap process left) in
-  // the calling thread's network namespace; open_note() says if the sweep
-  // removed pins, or failed to. EPERM -> an Error whose message names
-  // CAP_NET_RAW.
-  static Result<LivenessProber> open();
+  // the maker's network namespace: it probes that namespace's sockets only.
+  // open_note() says if the sweep removed pins, or failed to. EPERM -> an
+  // Error whose message names CAP_NET_RAW.
+  static Result<LivenessProber> open(const SocketMaker& maker = SocketMaker::here());
 
   LivenessProber(LivenessProber&&) noexcept;
   LivenessProber& operator=(LivenessProber&&) noexcept;

@@ -23,12 +23,13 @@ Error capture_error(int errnum, const std::string& what) {
 
 }  // namespace
 
-Result<PacketCapture> PacketCapture::open() {
+Result<PacketCapture> PacketCapture::open(const SocketMaker& maker) {
   // Protocol 0: the socket receives nothing until bind() names one, so no
-  // frame slips in before the program is attached.
-  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return capture_error(errno, "opening an AF_PACKET socket");
-  PacketCapture capture(std::move(fd));
+  // frame slips in before the program is attached. The maker's error names
+  // a missing CAP_NET_RAW.
+  auto fd = maker.make(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (!fd) return fd.error().wrap("opening the AF_PACKET capture");
+  PacketCapture capture(std::move(*fd));
   if (auto s = capture.attach(drop_all_program()); !s) return s.error();
   // Room for a burst: with a thousand sockets answering within a
   // millisecond, each frame costs its skb's truesize (~1 KiB) however short

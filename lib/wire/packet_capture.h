@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "netns/socket_maker.h"
 
 namespace tcpreap {
 
@@ -26,14 +27,15 @@ struct CapturedFrame {
 };
 
 // An AF_PACKET capture on all interfaces of the network namespace it was
-// opened in. Not thread-safe.
+// made in (the maker's). Not thread-safe.
 class PacketCapture {
  public:
   // Opens the socket with a program that accepts nothing, then binds it to
   // every protocol (ETH_P_ALL) on every interface: no frame is queued that a
   // program did not accept. Needs CAP_NET_RAW (EPERM otherwise, said so in
-  // the error). Non-blocking.
-  static Result<PacketCapture> open();
+  // the error). Non-blocking. The socket is made in the maker's network
+  // namespace and sees that namespace's interfaces only.
+  static Result<PacketCapture> open(const SocketMaker& maker = SocketMaker::here());
 
   // Wraps `fd` as it is: nothing attached, nothing bound. open() is the way
   // to capture; this lets a test feed a CaptureSession through a socket of

@@ -22,12 +22,12 @@ namespace tcpreap {
 class PacketResources {
  public:
   // Opens the capture and the raw senders (CAP_NET_RAW: EPERM -> an Error
-  // whose message names it) in the calling thread's network namespace, and
-  // a route netlink socket there. Without the latter everything works but
+  // whose message names it) in the maker's network namespace, and a route
+  // netlink socket there. Without the latter everything works but
   // pinning neighbours (pins() says why to each caller); with it, first
   // deletes the neighbour entries another tcpreap process pinned in the
   // namespace (sweep_left_pins()): open_note() says if it did, or failed to.
-  static Result<PacketResources> open();
+  static Result<PacketResources> open(const SocketMaker& maker = SocketMaker::here());
 
   // A learner over this capture, sender and random source.
   ChallengeAckLearner learner() { return ChallengeAckLearner(capture_, sender_, rng_); }

@@ -9,26 +9,17 @@
 
 namespace tcpreap {
 
-namespace {
-
-Error raw_error(int errnum, const std::string& what) {
-  if (errnum == EPERM || errnum == EACCES)
-    return Error(errnum, what + " (a raw socket needs CAP_NET_RAW in the network namespace)");
-  return Error(errnum, what);
-}
-
-}  // namespace
-
-Result<RawSender> RawSender::open() {
-  UniqueFd v4(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
-  if (!v4) return raw_error(errno, "opening a raw IPv4 socket");
-  UniqueFd v6(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
-  if (!v6 && errno != EAFNOSUPPORT) return raw_error(errno, "opening a raw IPv6 socket");
+Result<RawSender> RawSender::open(const SocketMaker& maker) {
+  // The maker's error names a missing CAP_NET_RAW.
+  auto v4 = maker.make(AF_INET, SOCK_RAW, IPPROTO_RAW);
+  if (!v4) return v4.error().wrap("opening the raw IPv4 sender");
+  auto v6 = maker.make(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+  if (!v6 && v6.error().errnum() != EAFNOSUPPORT) return v6.error().wrap("opening the raw IPv6 sender");
   // Raw sockets receive nothing of IPPROTO_RAW, but keep the receive queue
   // empty anyway: nothing here ever reads it.
   int zero = 0;
-  (void)::setsockopt(v4.get(), SOL_SOCKET, SO_RCVBUF, &zero, sizeof zero);
-  return RawSender(std::move(v4), std::move(v6));
+  (void)::setsockopt(v4->get(), SOL_SOCKET, SO_RCVBUF, &zero, sizeof zero);
+  return RawSender(std::move(*v4), v6 ? std::move(*v6) : UniqueFd());
 }
 
 Status RawSender::send(const Packet& packet, const IpAddress& dst, uint32_t scope_id) {

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "net/ip_address.h"
 #include "core/unique_fd.h"
+#include "netns/socket_maker.h"
 #include "wire/tcp_packet.h"
 
 namespace tcpreap {
@@ -16,10 +17,10 @@ namespace tcpreap {
 // Not thread-safe. Sockets stay in the network namespace they were opened in.
 class RawSender {
  public:
-  // Opens both sockets in the calling thread's network namespace. Needs
-  // CAP_NET_RAW (EPERM otherwise, said so in the error). A kernel or
-  // namespace without IPv6 (EAFNOSUPPORT) leaves only IPv4: has_ipv6() tells.
-  static Result<RawSender> open();
+  // Opens both sockets in the maker's network namespace. Needs CAP_NET_RAW
+  // there (EPERM otherwise, said so in the error). A kernel or namespace
+  // without IPv6 (EAFNOSUPPORT) leaves only IPv4: has_ipv6() tells.
+  static Result<RawSender> open(const SocketMaker& maker = SocketMaker::here());
 
   bool has_ipv6() const { return v6_.valid(); }
 

@@ -1,6 +1,7 @@
 // tcpreap, the CLI, gives up every capability its command does not need
 // before it reads a file or the network: `list` and `check` keep none,
-// `reap` and `kill` keep CAP_NET_ADMIN and CAP_NET_RAW. Seen from outside,
+// `reap` and `kill` keep CAP_NET_ADMIN and CAP_NET_RAW; with -A (or
+// --netns) CAP_SYS_ADMIN and CAP_SYS_PTRACE too. Seen from outside,
 // in /proc, while the command waits on its config - a FIFO nobody has
 // written to yet.
 
@@ -26,6 +27,7 @@ namespace tcpreap::test {
 namespace {
 
 constexpr uint64_t kNetAdmin = uint64_t{1} << 12, kNetRaw = uint64_t{1} << 13;
+constexpr uint64_t kSysPtrace = uint64_t{1} << 19, kSysAdmin = uint64_t{1} << 21;
 
 struct Caps {
   uint64_t eff = 0, prm = 0;
@@ -102,6 +104,17 @@ TEST_F(CliPrivilegeTest, ReapKeepsOnlyTheTwoItUses) {
   const Caps c = caps_while_reading({"reap", "--dry-run"});
   EXPECT_EQ(c.eff, kNetAdmin | kNetRaw);
   EXPECT_EQ(c.prm, kNetAdmin | kNetRaw);
+}
+
+// -A and --netns enter other namespaces (CAP_SYS_ADMIN) and find those of
+// other users' processes (CAP_SYS_PTRACE): those two more, nothing else.
+TEST_F(CliPrivilegeTest, AllNamespacesKeepsTheTwoEnteringNamespacesTakesToo) {
+  const Caps list = caps_while_reading({"list", "-A"});
+  EXPECT_EQ(list.eff, kSysAdmin | kSysPtrace);
+  EXPECT_EQ(list.prm, kSysAdmin | kSysPtrace);
+  const Caps reap = caps_while_reading({"reap", "--all-namespaces", "--dry-run"});
+  EXPECT_EQ(reap.eff, kNetAdmin | kNetRaw | kSysAdmin | kSysPtrace);
+  EXPECT_EQ(reap.prm, kNetAdmin | kNetRaw | kSysAdmin | kSysPtrace);
 }
 
 }  // namespace

@@ -5,8 +5,9 @@
 # 1. builds it with packaging/build-deb.sh from a copy of SOURCE_DIR, leaving
 #    the checkout as it was;
 # 2. lintian: no errors, no warnings;
-# 3. the contents: programs, unit, conffile, man pages, docs, and
-#    dependencies that dh_shlibdeps derived;
+# 3. the contents: programs, unit, conffile, man pages, docs, the unit's
+#    all-namespaces drop-in (shipped, not in force), and dependencies that
+#    dh_shlibdeps derived;
 # 4. as root, installs it (unless a tcpreap package or /etc/tcpreap is
 #    already there: an operator's install is never touched), checks the
 #    installed config with tcpreapd --check-config and tcpreap check, finds
@@ -85,7 +86,8 @@ dpkg-deb -c "$deb" | awk '{ print $NF }' | sed 's|^\./|/|' > "$tmp/contents"
 for path in /usr/sbin/tcpreapd /lib/systemd/system/tcpreapd.service /etc/tcpreap/tcpreap.yaml \
             /usr/share/man/man8/tcpreapd.8.gz /usr/share/man/man8/tcpreap.8.gz \
             /usr/share/man/man5/tcpreap.yaml.5.gz /usr/share/doc/tcpreap/copyright \
-            /usr/share/doc/tcpreap/changelog.gz /usr/share/doc/tcpreap/examples/zookeeper.yaml; do
+            /usr/share/doc/tcpreap/changelog.gz /usr/share/doc/tcpreap/examples/zookeeper.yaml \
+            /usr/share/tcpreap/systemd/all-namespaces.conf; do
     grep -qxF "$path" "$tmp/contents" || fail "the package lacks $path"
 done
 grep -qxE '/usr/s?bin/tcpreap' "$tmp/contents" || fail "the package lacks /usr/sbin/tcpreap (or /usr/bin/tcpreap)"
@@ -93,6 +95,14 @@ grep -qxE '/usr/share/doc/tcpreap/README\.md(\.gz)?' "$tmp/contents" || fail "th
 if grep -E '^/usr/(local|lib/systemd)/' "$tmp/contents"; then
     fail "files under /usr/local or /usr/lib/systemd (above): Debian 12 wants /usr and /lib/systemd/system"
 fi
+# The drop-in for namespaces: {scan: all} is shipped for the operator to
+# copy, never in force by itself: nothing in a drop-in directory of the unit.
+if grep -E '/tcpreapd\.service\.d(/|$)' "$tmp/contents"; then
+    fail "a drop-in directory of tcpreapd.service is in the package (above): all-namespaces.conf must not apply by itself"
+fi
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/tcpreap/systemd/all-namespaces.conf |
+    cmp -s - "$src/systemd/all-namespaces.conf" ||
+    fail "the package's all-namespaces.conf differs from systemd/all-namespaces.conf"
 echo "$(wc -l < "$tmp/contents") entries, every expected file present"
 
 step "control"

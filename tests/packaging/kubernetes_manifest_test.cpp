@@ -1,8 +1,13 @@
-// packaging/kubernetes/tcpreap.yaml, read as the API server would see it
-// (no cluster here): the DaemonSet runs in the node's network namespace
-// with NET_ADMIN and NET_RAW only, has resource bounds, is scraped on the
-// port its config listens on, and reads the config the ConfigMap holds -
-// which the daemon's own loader accepts.
+// packaging/kubernetes/tcpreap.yaml and its variant for every network
+// namespace, tcpreap-all-namespaces.yaml, read as the API server would see
+// them (no cluster here). Each DaemonSet runs in the node's network
+// namespace, not as root, with the capabilities it needs and no others
+// (NET_ADMIN and NET_RAW; the variant SYS_ADMIN and SYS_PTRACE besides), has
+// resource bounds, is scraped on the port its config listens on, and reads
+// the config the ConfigMap holds - which the daemon's own loader accepts.
+// The variant adds hostPID and the node's /run/netns, read-only and
+// receiving later mounts, and its config scans every namespace; the two
+// replace each other when applied.
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -10,6 +15,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <utility>
@@ -24,7 +30,7 @@
 namespace tcpreap {
 namespace {
 
-const std::string kManifest = std::string(TCPREAP_SOURCE_DIR) + "/packaging/kubernetes/tcpreap.yaml";
+const std::string kManifestDir = std::string(TCPREAP_SOURCE_DIR) + "/packaging/kubernetes/";
 const std::string kShippedConfig = std::string(TCPREAP_SOURCE_DIR) + "/config/tcpreap.yaml";
 
 // A scalar's text, or nothing when the node is absent or not a scalar.
@@ -102,32 +108,62 @@ std::pair<std::string, int> host_and_port(const std::string& listen) {
   }
 }
 
-class KubernetesManifest : public ::testing::Test {
- protected:
-  void SetUp() override {
+// One manifest and what sets it apart.
+struct Variant {
+  const char* file;                     // in packaging/kubernetes/
+  bool all_namespaces;                  // namespaces: {scan: all}, hostPID, /run/netns
+  std::multiset<std::string> add_caps;  // securityContext.capabilities.add
+};
+
+const Variant kNodeOnly{"tcpreap.yaml", false, {"NET_ADMIN", "NET_RAW"}};
+const Variant kAllNamespaces{"tcpreap-all-namespaces.yaml", true, {"NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_PTRACE"}};
+
+// gtest names a failing instance by its file.
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.file; }
+
+std::string variant_name(const ::testing::TestParamInfo<Variant>& info) {
+  return info.param.all_namespaces ? "AllNamespaces" : "NodeOnly";
+}
+
+// The documents of one manifest file, with its DaemonSet and pod spec.
+class ManifestFile {
+ public:
+  explicit ManifestFile(const std::string& file) : path_(kManifestDir + file) {}
+
+  // Reads and checks the shape; false (with failures added) when it is not
+  // a manifest of one DaemonSet.
+  bool load() {
     try {
-      docs_ = YAML::LoadAllFromFile(kManifest);
+      docs_ = YAML::LoadAllFromFile(path_);
     } catch (const YAML::Exception& e) {
-      FAIL() << kManifest << ": " << e.what();
+      ADD_FAILURE() << path_ << ": " << e.what();
+      return false;
     }
     for (const auto& d : docs_) {
       if (!d || d.IsNull()) continue;  // an empty document between two "---"
-      ASSERT_TRUE(d.IsMap()) << "every document is an object";
-      ASSERT_TRUE(scalar(d["apiVersion"]) && scalar(d["kind"]) && scalar(at(d, {"metadata", "name"})))
-          << "every object has apiVersion, kind and metadata.name";
+      if (!d.IsMap() || !scalar(d["apiVersion"]) || !scalar(d["kind"]) || !scalar(at(d, {"metadata", "name"}))) {
+        ADD_FAILURE() << path_ << ": every document is an object with apiVersion, kind and metadata.name";
+        return false;
+      }
     }
     const auto daemonsets = all("DaemonSet");
-    ASSERT_EQ(daemonsets.size(), 1u) << "one DaemonSet";
+    if (daemonsets.size() != 1u) {
+      ADD_FAILURE() << path_ << ": " << daemonsets.size() << " DaemonSets, not one";
+      return false;
+    }
     ds_.reset(daemonsets.front());
-    ASSERT_EQ(scalar(ds_["apiVersion"]), "apps/v1");
+    EXPECT_EQ(scalar(ds_["apiVersion"]), "apps/v1") << path_;
     pod_.reset(at(ds_, {"spec", "template", "spec"}));
-    ASSERT_TRUE(pod_.IsMap()) << "spec.template.spec";
-    ASSERT_TRUE(pod_["containers"].IsSequence() && pod_["containers"].size() > 0) << "containers";
+    if (!pod_.IsMap() || !pod_["containers"].IsSequence() || pod_["containers"].size() == 0) {
+      ADD_FAILURE() << path_ << ": no spec.template.spec.containers";
+      return false;
+    }
     for (const char* list : {"initContainers", "containers"}) {
       if (pod_[list]) {
         for (const auto& c : pod_[list]) containers_.push_back(c);
       }
     }
+    return true;
   }
 
   std::vector<YAML::Node> all(const std::string& kind) const {
@@ -151,47 +187,98 @@ class KubernetesManifest : public ::testing::Test {
   // tcpreapd: the first container (the only one).
   YAML::Node main_container() const { return pod_["containers"][0]; }
 
-  // The ConfigMap's config text, loaded by the daemon's loader.
-  std::optional<Config> configmap_config() const {
+  // The ConfigMap's config text.
+  std::optional<std::string> configmap_text() const {
     const auto cm = in_namespace("ConfigMap", "tcpreap-config");
     if (!cm) {
-      ADD_FAILURE() << "no ConfigMap tcpreap-config in the DaemonSet's namespace";
+      ADD_FAILURE() << path_ << ": no ConfigMap tcpreap-config in the DaemonSet's namespace";
       return std::nullopt;
     }
     const auto text = scalar(at(*cm, {"data", "tcpreap.yaml"}));
-    if (!text) {
-      ADD_FAILURE() << "the ConfigMap has no data key tcpreap.yaml";
-      return std::nullopt;
-    }
+    if (!text) ADD_FAILURE() << path_ << ": the ConfigMap has no data key tcpreap.yaml";
+    return text;
+  }
+
+  // The ConfigMap's config, loaded by the daemon's loader.
+  std::optional<Config> configmap_config() const {
+    const auto text = configmap_text();
+    if (!text) return std::nullopt;
     ConfigLoad load = load_config_text(*text, "tcpreap-config/tcpreap.yaml");
-    for (const auto& e : load.errors) ADD_FAILURE() << e.to_string();
+    for (const auto& e : load.errors) ADD_FAILURE() << path_ << ": " << e.to_string();
     return load.config;
   }
 
+  // The volume mount of the main container for the volume whose
+  // definition `is_it` picks, and that volume's name.
+  template <typename Pick>
+  std::optional<std::pair<std::string, YAML::Node>> mount_of(Pick is_it) const {
+    std::optional<std::string> volume;
+    for (const auto& v : pod_["volumes"]) {
+      if (is_it(v)) volume = scalar(v["name"]);
+    }
+    if (!volume) return std::nullopt;
+    for (const auto& m : main_container()["volumeMounts"]) {
+      if (scalar(m["name"]) == volume) return std::make_pair(*volume, static_cast<const YAML::Node&>(m));
+    }
+    return std::nullopt;
+  }
+
+  const std::string& path() const { return path_; }
+  const YAML::Node& ds() const { return ds_; }
+  const YAML::Node& pod() const { return pod_; }
+  const std::vector<YAML::Node>& containers() const { return containers_; }
+
+ private:
+  std::string path_;
   std::vector<YAML::Node> docs_;
   YAML::Node ds_;
   YAML::Node pod_;
   std::vector<YAML::Node> containers_;  // init containers too
 };
 
-TEST_F(KubernetesManifest, SeesTheNodesSocketsAndNothingElseOfTheHost) {
+class KubernetesManifest : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(manifest_.load()); }
+
+  std::vector<YAML::Node> all(const std::string& kind) const { return manifest_.all(kind); }
+  std::optional<YAML::Node> in_namespace(const std::string& kind, const std::string& name) const {
+    return manifest_.in_namespace(kind, name);
+  }
+  YAML::Node main_container() const { return manifest_.main_container(); }
+  std::optional<Config> configmap_config() const { return manifest_.configmap_config(); }
+
+  ManifestFile manifest_{GetParam().file};
+  const YAML::Node& ds_ = manifest_.ds();
+  const YAML::Node& pod_ = manifest_.pod();
+  const std::vector<YAML::Node>& containers_ = manifest_.containers();
+};
+
+TEST_P(KubernetesManifest, SeesTheNodesSocketsAndOnlyWhatItsScanNeedsOfTheHost) {
   EXPECT_TRUE(is_true(pod_["hostNetwork"])) << "the sockets to reap are in the node's network namespace";
-  EXPECT_FALSE(is_true(pod_["hostPID"])) << "no host processes: only the owner lookup in log lines needs them";
+  // Without scan: all only the owner lookup in log lines would use host
+  // processes; with it, namespaces bound nowhere are found through them.
+  EXPECT_EQ(is_true(pod_["hostPID"]), GetParam().all_namespaces) << "hostPID";
   EXPECT_FALSE(is_true(pod_["hostIPC"]));
   EXPECT_EQ(scalar(pod_["dnsPolicy"]), "ClusterFirstWithHostNet");
+  // The node's file system: nothing of it but /run/netns, and that only for
+  // scan: all (TheVariantMountsTheNodesBoundNamespaces).
+  for (const auto& v : pod_["volumes"]) {
+    if (!v["hostPath"]) continue;
+    EXPECT_TRUE(GetParam().all_namespaces) << "a hostPath volume: " << scalar(v["name"]).value_or("?");
+    EXPECT_EQ(scalar(at(v, {"hostPath", "path"})), "/run/netns") << scalar(v["name"]).value_or("?");
+  }
 }
 
-TEST_F(KubernetesManifest, EveryContainerHasNetAdminAndNetRawOnly) {
+TEST_P(KubernetesManifest, EveryContainerHasTheCapabilitiesOfItsScanOnly) {
   const bool pod_seccomp = scalar(at(pod_, {"securityContext", "seccompProfile", "type"})) == "RuntimeDefault";
   for (const auto& c : containers_) {
     const std::string name = scalar(c["name"]).value_or("?");
     const YAML::Node sc = at(c, {"securityContext"});
     ASSERT_TRUE(sc.IsMap()) << name << ": securityContext";
     EXPECT_EQ(scalar_set(at(sc, {"capabilities", "drop"})), (std::multiset<std::string>{"ALL"})) << name;
-    EXPECT_EQ(scalar_set(at(sc, {"capabilities", "add"})), (std::multiset<std::string>{"NET_ADMIN", "NET_RAW"}))
-        << name;
+    EXPECT_EQ(scalar_set(at(sc, {"capabilities", "add"})), GetParam().add_caps) << name;
     EXPECT_FALSE(is_true(sc["privileged"])) << name;
-    // Not root: the image's binary carries the two as file capabilities,
+    // Not root: the image's binary carries them as file capabilities,
     // which no_new_privs (allowPrivilegeEscalation: false) would void; the
     // daemon sets no_new_privs itself once started.
     EXPECT_EQ(scalar(sc["runAsNonRoot"]), "true") << name;
@@ -205,7 +292,7 @@ TEST_F(KubernetesManifest, EveryContainerHasNetAdminAndNetRawOnly) {
   }
 }
 
-TEST_F(KubernetesManifest, EveryContainerHasResourceRequestsAndLimits) {
+TEST_P(KubernetesManifest, EveryContainerHasResourceRequestsAndLimits) {
   for (const auto& c : containers_) {
     const std::string name = scalar(c["name"]).value_or("?");
     for (const char* resource : {"cpu", "memory"}) {
@@ -219,7 +306,7 @@ TEST_F(KubernetesManifest, EveryContainerHasResourceRequestsAndLimits) {
   }
 }
 
-TEST_F(KubernetesManifest, IsScrapedOnThePortItsConfigListensOn) {
+TEST_P(KubernetesManifest, IsScrapedOnThePortItsConfigListensOn) {
   const auto config = configmap_config();
   ASSERT_TRUE(config);
   const auto [host, port] = host_and_port(config->metrics_listen);
@@ -242,7 +329,7 @@ TEST_F(KubernetesManifest, IsScrapedOnThePortItsConfigListensOn) {
   EXPECT_EQ(scalar(at(c, {"livenessProbe", "httpGet", "path"})), "/metrics");
 }
 
-TEST_F(KubernetesManifest, TheConfigMapConfigLoadsAndCanBeScraped) {
+TEST_P(KubernetesManifest, TheConfigMapConfigLoadsAndCanBeScraped) {
   const auto config = configmap_config();
   ASSERT_TRUE(config);
   // With hostNetwork, 127.0.0.1 is the node's loopback: Prometheus could
@@ -252,7 +339,7 @@ TEST_F(KubernetesManifest, TheConfigMapConfigLoadsAndCanBeScraped) {
   EXPECT_NE(host, "localhost");
 }
 
-TEST_F(KubernetesManifest, TheConfigMapCarriesTheShippedDefaultPolicies) {
+TEST_P(KubernetesManifest, TheConfigMapCarriesTheShippedDefaultPolicies) {
   const auto config = configmap_config();
   ASSERT_TRUE(config);
   ConfigLoad shipped = load_config_file(kShippedConfig);
@@ -277,7 +364,7 @@ TEST_F(KubernetesManifest, TheConfigMapCarriesTheShippedDefaultPolicies) {
   }
 }
 
-TEST_F(KubernetesManifest, TheDaemonReadsTheConfigMapMountedReadOnly) {
+TEST_P(KubernetesManifest, TheDaemonReadsTheConfigMapMountedReadOnly) {
   const auto cm = in_namespace("ConfigMap", "tcpreap-config");
   ASSERT_TRUE(cm) << "the ConfigMap is in the manifest, in the DaemonSet's namespace";
 
@@ -313,6 +400,58 @@ TEST_F(KubernetesManifest, TheDaemonReadsTheConfigMapMountedReadOnly) {
   EXPECT_EQ(config_path, "/etc/tcpreap/tcpreap.yaml");
   EXPECT_TRUE(scalar(at(*cm, {"data", "tcpreap.yaml"}))) << "the ConfigMap's key tcpreap.yaml becomes " << config_path;
 }
+
+TEST_P(KubernetesManifest, TheConfigMapScansTheNamespacesItsPodCanReach) {
+  const auto text = manifest_.configmap_text();
+  ASSERT_TRUE(text);
+  // The daemon's loader takes it (namespaces: included)...
+  ASSERT_TRUE(configmap_config());
+  // ...and it says what the pod spec is made for: scan: all only where
+  // hostPID, /run/netns and SYS_ADMIN/SYS_PTRACE let it enter the pods'
+  // namespaces; the node-only manifest scans its own (no key: the default).
+  const YAML::Node config = YAML::Load(*text);
+  const auto scan = scalar(at(config, {"namespaces", "scan"}));
+  if (GetParam().all_namespaces)
+    EXPECT_EQ(scan, "all");
+  else
+    EXPECT_TRUE(!scan || *scan == "host") << "namespaces.scan: " << *scan;
+}
+
+TEST(KubernetesManifests, TheVariantMountsTheNodesBoundNamespaces) {
+  ManifestFile manifest(kAllNamespaces.file);
+  ASSERT_TRUE(manifest.load());
+  const auto mount = manifest.mount_of([](const YAML::Node& v) { return scalar(at(v, {"hostPath", "path"})) == "/run/netns"; });
+  ASSERT_TRUE(mount) << "a hostPath volume of /run/netns, mounted in the daemon's container";
+  const auto& [volume, m] = *mount;
+  EXPECT_EQ(scalar(m["mountPath"]), "/run/netns") << "where the daemon looks for bound namespaces";
+  EXPECT_TRUE(is_true(m["readOnly"])) << "the daemon only opens them";
+  // A pod started later binds its namespace after this mount was made: only
+  // propagation from the host brings it in. Bidirectional would also send
+  // the container's mounts out (and needs privileged).
+  EXPECT_EQ(scalar(m["mountPropagation"]), "HostToContainer");
+  EXPECT_FALSE(m["subPath"]) << "a subPath mount receives no propagation";
+  for (const auto& v : manifest.pod()["volumes"]) {
+    if (scalar(v["name"]) == volume) {
+      // Absent on a node with no pod yet: made, not a failure to start.
+      EXPECT_EQ(scalar(at(v, {"hostPath", "type"})), "DirectoryOrCreate");
+    }
+  }
+}
+
+// Applying one manifest replaces the other's objects: never two reapers on
+// a node (and never two binds of the metrics port).
+TEST(KubernetesManifests, TheVariantReplacesTheNodeOnlyDaemonSet) {
+  ManifestFile node(kNodeOnly.file), every(kAllNamespaces.file);
+  ASSERT_TRUE(node.load());
+  ASSERT_TRUE(every.load());
+  for (const char* field : {"name", "namespace"}) {
+    EXPECT_EQ(scalar(at(every.ds(), {"metadata", field})), scalar(at(node.ds(), {"metadata", field}))) << field;
+  }
+  EXPECT_TRUE(every.in_namespace("ConfigMap", "tcpreap-config"));
+  EXPECT_TRUE(node.in_namespace("ConfigMap", "tcpreap-config"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Manifests, KubernetesManifest, ::testing::Values(kNodeOnly, kAllNamespaces), variant_name);
 
 }  // namespace
 }  // namespace tcpreap

@@ -17,7 +17,13 @@
 #     `systemctl restart` and `stop` work;
 #  5. a broken config at start leaves the unit failed, NRestarts 0, and it
 #     stays so past RestartSec=;
-#  6. `dpkg --purge` removes the unit and the config.
+#  6. the shipped all-namespaces drop-in: tcpreapd.service's sandbox with it
+#     holds exactly four capabilities, sees namespaces bound after its start
+#     and other users' processes, enters their network namespaces and no
+#     other kind; and, once tcpreapd accepts namespaces: {scan: all}, the
+#     daemon with it reaps a dead client in a namespace made after its start
+#     (TCPREAP_TEST_SCAN_ALL: see step 6 below);
+#  7. `dpkg --purge` removes the unit and the config.
 #
 # The container's root file system (debootstrap, minbase + systemd + the
 # package's Depends + python3-minimal for the test's peers) is built once into
@@ -405,7 +411,210 @@ sleep $(($(prop RestartUSec | sed -n 's/^\([0-9]*\)s$/\1/p') + 1))
 grep -qE "$where" <<< "$(status)" || fail "systemctl status does not say where the file is broken"
 echo "failed and stays failed: $(state)"
 
-# --- 6. purge -----------------------------------------------------------------------------
+# --- 6. every network namespace: the drop-in ------------------------------------------------
+# The shipped drop-in (/usr/share/tcpreap/systemd/all-namespaces.conf), installed as the
+# operator would. Two parts:
+#  - dropin_sandbox needs nothing of the daemon: a probe unit with tcpreapd.service's
+#    sandbox and the drop-in (a copy of the unit, only the program replaced) holds the four
+#    capabilities, sees /run/netns entries bound after it started (/run/netns itself made
+#    after it started, too), enters one with setns(CLONE_NEWNET) (nsenter), sees another
+#    user's process (ProtectProc=) and enters its namespace, and is still refused setns
+#    into a UTS namespace and the process's environ;
+#  - dropin_reap: tcpreapd itself, with namespaces: {scan: all}: four capabilities, not
+#    restricted (tcpreap_network_namespaces_restricted 0), it finds a namespace bound
+#    after its start, and a dead client of a server there is reaped (the journal says
+#    TCPREAP_NETNS=<its name>). Runs when the installed tcpreapd accepts
+#    that config (TCPREAP_TEST_SCAN_ALL=auto, the default); =1 fails instead of
+#    skipping, =0 skips it.
+dropin=/usr/share/tcpreap/systemd/all-namespaces.conf
+scan_all_mode=${TCPREAP_TEST_SCAN_ALL:-auto}
+# CAP_NET_ADMIN|CAP_NET_RAW|CAP_SYS_PTRACE|CAP_SYS_ADMIN
+four_caps=0000000000283000
+# The sandbox's exposure with the drop-in: systemd_dropin_test.sh says why 2.5.
+dropin_max_exposure=2.5
+
+# The namespaces of steps 2 and 3 go, and /run/netns with them: the next
+# `ip netns add` makes the directory again, after the units below started.
+netns_dir_gone() {
+  local n
+  for n in $(in_ct ip netns list | awk '{ print $1 }'); do in_ct ip netns del "$n"; done
+  while in_ct mountpoint -q /run/netns; do in_ct umount /run/netns; done
+  in_ct rmdir /run/netns 2>/dev/null || true
+  in_ct test ! -e /run/netns || fail "/run/netns is still there"
+}
+
+dropin_sandbox() {
+  step "the drop-in's sandbox, probed"
+  in_ct test -f "$dropin" || fail "the package lacks $dropin"
+  local probe=tcpreap-sandbox-probe name=tcpreap-dropin-probe-$$ other
+  # Another user's process in a network namespace bound nowhere.
+  in_ct systemd-run -q --unit=test-other-user -p User=nobody -p PrivateNetwork=yes sleep infinity
+  other=$(in_ct systemctl show -P MainPID test-other-user)
+  [[ $other -gt 0 ]] || fail "no process for test-other-user"
+  mkdir -p "$run/root/usr/local/libexec"
+  cat > "$run/root/usr/local/libexec/$probe" << 'EOF'
+#!/bin/sh
+# tcpreap-sandbox-probe NAME PID: what tcpreapd.service's sandbox with the
+# drop-in lets a process do. One line per check; exit 1 at the first that fails.
+name=$1 pid=$2 bound=/run/netns/$1
+bad() { echo "probe failed: $*"; exit 1; }
+grep -E '^Cap(Eff|Bnd|Amb):' /proc/self/status | tr '\t' ' '
+# The bind mount of `ip netns add`, made after this started: a device of
+# its own (nsfs) once the mount has propagated here.
+i=0
+until [ -e "$bound" ] && [ "$(stat -c %d "$bound")" != "$(stat -c %d /run)" ]; do
+  i=$((i + 1)); [ $i -le 150 ] || bad "$bound never appeared bound"; sleep 0.2
+done
+want=$(stat -L -c %i "$bound")
+got=$(nsenter --net="$bound" readlink /proc/self/ns/net) || bad "setns into $bound"
+[ "$got" = "net:[$want]" ] || bad "entered $got, not net:[$want]"
+echo "bound after the start: entered $got"
+[ -d "/proc/$pid" ] || bad "process $pid (another user's) is hidden"
+theirs=$(readlink "/proc/$pid/ns/net") || bad "readlink /proc/$pid/ns/net"
+got=$(nsenter --net="/proc/$pid/ns/net" readlink /proc/self/ns/net) || bad "setns into /proc/$pid/ns/net"
+[ "$got" = "$theirs" ] || bad "entered $got, not $theirs"
+head -n 1 "/proc/$pid/cgroup" > /dev/null || bad "reading /proc/$pid/cgroup"
+echo "another user's process: seen, entered $got"
+if why=$(nsenter --uts="/proc/$pid/ns/uts" true 2>&1); then bad "setns into a UTS namespace was allowed"; fi
+case $why in *reassociate*) ;; *) bad "nsenter --uts failed before setns: $why" ;; esac
+echo "setns into a UTS namespace: refused ($why)"
+if head -c 1 "/proc/$pid/environ" > /dev/null 2>&1; then bad "another user's environ is readable"; fi
+echo "another user's environ: refused"
+echo "probe passed"
+EOF
+  chmod 755 "$run/root/usr/local/libexec/$probe"
+  in_ct cp /lib/systemd/system/tcpreapd.service "/etc/systemd/system/$probe.service"
+  in_ct mkdir -p "/etc/systemd/system/$probe.service.d"
+  in_ct cp "$dropin" "/etc/systemd/system/$probe.service.d/all-namespaces.conf"
+  in_ct sh -c "cat > /etc/systemd/system/$probe.service.d/zz-probe.conf" << EOF
+[Unit]
+Description=tcpreapd.service's sandbox with the all-namespaces drop-in, probed
+[Service]
+Type=oneshot
+ExecStart=
+ExecStart=/usr/local/libexec/$probe $name $other
+ExecReload=
+WatchdogSec=0
+Restart=no
+EOF
+  in_ct systemctl daemon-reload
+  netns_dir_gone
+  in_ct systemctl start --no-block "$probe"
+  # Running (waiting for the namespace), or already failed: said below.
+  probe_running() { [[ $(in_ct systemctl show -P SubState "$probe") =~ ^(start|failed)$ ]]; }
+  wait_for "the probe unit running" 10 probe_running
+  in_ct ip netns add "$name"
+  probe_done() { [[ $(in_ct systemctl show -P ActiveState "$probe") =~ ^(inactive|failed)$ ]]; }
+  wait_for "the probe's end" 60 probe_done
+  local said
+  said=$(in_ct journalctl --no-pager -u "$probe" -o cat)
+  [[ $(in_ct systemctl show -P Result "$probe") == success ]] ||
+    fail "the probe in tcpreapd's sandbox with the drop-in failed:"$'\n'"$said"
+  grep -q "^CapEff: $four_caps\$" <<< "$said" || fail "the probe's capabilities: $(grep '^Cap' <<< "$said")"
+  grep -q "^CapBnd: $four_caps\$" <<< "$said" || fail "the probe's bounding set: $(grep '^CapBnd' <<< "$said")"
+  grep -q "^CapAmb: $four_caps\$" <<< "$said" || fail "the probe's ambient set: $(grep '^CapAmb' <<< "$said")"
+  sed -n '/^bound after/,/^probe passed/p' <<< "$said"
+  in_ct systemctl stop test-other-user
+  in_ct rm -r "/etc/systemd/system/$probe.service" "/etc/systemd/system/$probe.service.d"
+  in_ct systemctl daemon-reload
+  in_ct ip netns del "$name"
+}
+
+dropin_reap() {
+  step "tcpreapd with the drop-in and namespaces: {scan: all}"
+  local server=tcpreap-dropin-$$ client=tcpreap-dropin-client-$$ scan_all
+  # The good config of step 2, on port 7001, in every namespace.
+  scan_all="namespaces: { scan: all }"$'\n'"${good//local_ports: \[7000\]/local_ports: [7001]}"
+  [[ $scan_all == *"namespaces: { scan: all }"* && $scan_all == *"[7001]"* ]] || fail "the scan: all config was not made"
+  in_ct sh -c 'cat > /run/scan-all.yaml' <<< "$scan_all"
+  local why
+  if [[ $scan_all_mode == 0 ]] || ! why=$(in_ct tcpreapd --check-config --config /run/scan-all.yaml 2>&1); then
+    [[ $scan_all_mode != 1 ]] || fail "TCPREAP_TEST_SCAN_ALL=1, but tcpreapd rejects namespaces: {scan: all}: $why"
+    echo "SKIPPED: ${why:+tcpreapd does not accept namespaces: {scan: all} yet: }${why:-TCPREAP_TEST_SCAN_ALL=0}"
+    return 0
+  fi
+  in_ct mkdir -p /etc/systemd/system/tcpreapd.service.d
+  in_ct cp "$dropin" /etc/systemd/system/tcpreapd.service.d/all-namespaces.conf
+  config <<< "$scan_all"
+  in_ct systemctl daemon-reload
+  in_ct systemctl restart tcpreapd || fail "systemctl restart with the drop-in and scan: all failed"
+  active || fail "not active with the drop-in and scan: all"
+  pid=$(prop MainPID)
+  proc_status=$(in_ct cat "/proc/$pid/status")
+  [[ $(field CapEff) == "$four_caps" ]] || fail "CapEff $(field CapEff), not $four_caps (NET_ADMIN|NET_RAW|SYS_PTRACE|SYS_ADMIN)"
+  [[ $(field NoNewPrivs) == 1 ]] || fail "NoNewPrivs $(field NoNewPrivs)"
+  security=$(in_ct systemd-analyze security --no-pager tcpreapd 2>&1 | tail -n 1)
+  exposure=$(sed -n 's/.*: \([0-9.]*\) .*/\1/p' <<< "$security")
+  [[ -n $exposure ]] && awk -v e="$exposure" -v m="$dropin_max_exposure" 'BEGIN { exit !(e <= m) }' ||
+    fail "exposure with the drop-in above $dropin_max_exposure: $security"
+  echo "PID $pid, CapEff $four_caps; with the drop-in: $security"
+  # Not restricted to its own namespace for want of a capability, and
+  # scanning (at least its own).
+  wait_for "the metrics" 30 at_least tcpreap_network_namespaces 1 'state="scanned"'
+  [[ $(metric tcpreap_network_namespaces_restricted) == 0 ]] ||
+    fail "tcpreap_network_namespaces_restricted is $(metric tcpreap_network_namespaces_restricted) with the drop-in"
+  echo "metrics: tcpreap_network_namespaces{state=\"scanned\"} $(metric tcpreap_network_namespaces 'state="scanned"'), restricted 0"
+
+  # Made after the start: the server's namespace, a LAN of its own (a bridge,
+  # 10.78.0.1, kept up by a veth pair of its own when the client's port goes
+  # down, as a switch keeps its other ports), and the client's namespace on it.
+  in_ct ip netns add "$server"
+  in_ct ip netns add "$client"
+  in_ct ip -n "$server" link set lo up
+  in_ct ip -n "$server" link add br0 type bridge
+  in_ct ip -n "$server" addr add 10.78.0.1/24 dev br0
+  in_ct ip -n "$server" link add keep0 type veth peer name keep1
+  in_ct ip -n "$server" link set keep0 master br0 up
+  in_ct ip -n "$server" link set keep1 up
+  in_ct ip -n "$server" link set br0 up
+  in_ct ip -n "$server" link add client0 type veth peer name eth0 netns "$client"
+  in_ct ip -n "$server" link set client0 master br0 up
+  in_ct ip -n "$client" addr add 10.78.0.2/24 dev eth0
+  in_ct ip -n "$client" link set eth0 up
+  in_ct ip -n "$client" link set lo up
+  # Found after the start: the bind mount reached the unit's mount namespace.
+  discovered() { grep -q "^scanning network namespace $server" <<< "$(journal)"; }
+  wait_for "the daemon's 'scanning network namespace $server'" 60 discovered
+  echo "journal: $(grep -m1 "^scanning network namespace $server" <<< "$(journal)")"
+  in_ct systemd-run -q --unit=test-ns-server -p NetworkNamespacePath="/run/netns/$server" \
+    -p StandardOutput=file:/run/ns-server.log python3 -u /root/peer.py server 7001
+  ns_server_log() { in_ct cat /run/ns-server.log 2>/dev/null || true; }
+  ns_listening() { grep -qx listening <<< "$(ns_server_log)"; }
+  wait_for "the server in $server" 10 ns_listening
+  in_ct systemd-run -q --unit=test-ns-client -p NetworkNamespacePath="/run/netns/$client" \
+    python3 -u /root/peer.py client 10.78.0.1 7001
+  ns_accepted() { grep -q '^accepted 10\.78\.0\.2:' <<< "$(ns_server_log)"; }
+  wait_for "the client's connection in $server" 10 ns_accepted
+  # The client's host vanishes silently.
+  in_ct ip -n "$client" link set dev eth0 down
+  ns_end() { grep -E '^(eof|error [A-Z0-9]+) 10\.78\.0\.2:' <<< "$(ns_server_log)" || true; }
+  ns_ended() { [[ -n $(ns_end) ]]; }
+  wait_for "the dead client's end at the server in $server" 60 ns_ended
+  [[ $(ns_end) == "error ECONNABORTED 10.78.0.2:"* ]] || fail "the server in $server saw: $(ns_end)"
+  echo "server in $server: $(ns_end)"
+  local fields
+  fields=$(in_ct journalctl -u tcpreapd -o verbose TCPREAP_ACTION=reap "TCPREAP_NETNS=$server")
+  grep -q '^ *TCPREAP_REMOTE=10\.78\.0\.2:' <<< "$fields" ||
+    fail "no reap with TCPREAP_NETNS=$server and TCPREAP_REMOTE=10.78.0.2 in the journal:"$'\n'"$fields"
+  echo "journal: reaped in TCPREAP_NETNS=$server"
+
+  # As an operator would take it away again: the drop-in with scan: all.
+  in_ct systemctl stop test-ns-server test-ns-client 2>/dev/null || true
+  in_ct rm -r /etc/systemd/system/tcpreapd.service.d
+  config <<< "$good"
+  in_ct systemctl daemon-reload
+  in_ct systemctl restart tcpreapd || fail "systemctl restart without the drop-in failed"
+  pid=$(prop MainPID)
+  proc_status=$(in_ct cat "/proc/$pid/status")
+  [[ $(field CapEff) == 0000000000003000 ]] || fail "CapEff $(field CapEff) without the drop-in, not 0000000000003000"
+  in_ct ip netns del "$client"
+  in_ct ip netns del "$server"
+}
+
+dropin_sandbox
+dropin_reap
+
+# --- 7. purge -----------------------------------------------------------------------------
 step "dpkg --purge"
 in_ct dpkg --purge tcpreap > "$run/purge.log" 2>&1 || { cat "$run/purge.log" >&2; fail "dpkg --purge failed"; }
 in_ct test ! -e /lib/systemd/system/tcpreapd.service || fail "the unit is still there"

@@ -33,6 +33,9 @@ cleanup() {
   [[ -n ${KEEP:-} ]] || rm -rf "$tmp"
 }
 trap cleanup EXIT
+# syscall_filter_allowed, trace_calls_after_exec: the unit's SystemCallFilter=
+# against what the daemon calls.
+source "$src/tests/packaging/syscall_filter.sh"
 
 fail() {
   echo "FAIL: $*" >&2
@@ -105,40 +108,8 @@ status=0
 echo "all present"
 
 echo "== system calls against SystemCallFilter="
-# Expands a systemd-analyze syscall-filter group into system call names.
-expand() {
-  systemd-analyze syscall-filter "$1" | tail -n +2 | sed -e 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' |
-    while read -r name; do
-      if [[ $name == @* ]]; then expand "$name"; else echo "$name"; fi
-    done
-}
 allowed=$tmp/allowed
-# An allow list always includes @default (systemd.exec(5)); then allow-list
-# lines add and deny-list lines (~) remove, in the unit's order.
-expand @default >"$allowed"
-while read -r line; do
-  value=${line#SystemCallFilter=}
-  if [[ $value == ~* ]]; then
-    for g in ${value#\~}; do expand "$g"; done | sort -u >"$tmp/deny"
-    sort -u "$allowed" | comm -23 - "$tmp/deny" >"$tmp/next" && mv "$tmp/next" "$allowed"
-  else
-    for g in $value; do expand "$g"; done >>"$allowed"
-  fi
-done < <(grep '^SystemCallFilter=' "$unit")
-sort -u -o "$allowed" "$allowed"
-[[ -s $allowed ]] || fail "no system call is allowed?"
-
-# The system calls of what follows the daemon's execve in an strace -f log.
-calls_after_exec() {
-  awk -v exe="execve(\"$tmp/tcpreapd\"" '
-    index($0, exe) && / = 0$/ { started = 1; next }
-    started && match($0, /^[0-9]+ +[a-z_0-9]+\(/) {
-      s = substr($0, RSTART, RLENGTH - 1); sub(/^[0-9]+ +/, "", s); print s
-    }
-    started && match($0, /<\.\.\. [a-z_0-9]+ resumed>/) {
-      s = substr($0, RSTART + 5, RLENGTH - 5); sub(/ resumed>$/, "", s); print s
-    }' "$1" | sort -u
-}
+syscall_filter_allowed "$allowed" "$unit" || fail "no system call is allowed?"
 
 # As the unit runs it: nobody, the two capabilities, no new privileges.
 as_unit=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+net_admin,+net_raw
@@ -146,7 +117,7 @@ as_unit=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+net
 
 check_calls() {
   local what=$1 trace=$2
-  calls_after_exec "$trace" >"$tmp/used"
+  trace_calls_after_exec "$trace" "$tmp/tcpreapd" >"$tmp/used"
   [[ -s $tmp/used ]] || fail "$what: no system calls traced (strace log format?)"
   if comm -23 "$tmp/used" "$allowed" | grep .; then
     fail "$what makes the system calls above, which the unit's SystemCallFilter= refuses"

@@ -31,10 +31,13 @@ TEST(CapabilityTarget, KeepNoneDropsEverything) {
   EXPECT_EQ(t.bounding, 0u);
 }
 
-TEST(CapabilityTarget, KeepIsCutToTheNetworkCapabilities) {
-  // Asking for more than the two gains nothing beyond them.
+TEST(CapabilityTarget, KeepIsCutToTheNetworkAndNamespaceCapabilities) {
+  // Asking for more than the four gains nothing beyond them.
   const CapabilitySets t = capability_target(root(), kAll);
-  EXPECT_EQ(t.permitted, kTwo);
+  EXPECT_EQ(t.permitted, kTwo | namespace_capabilities());
+  EXPECT_EQ(namespace_capabilities(), bit(CAP_SYS_ADMIN) | bit(CAP_SYS_PTRACE));
+  // Without namespaces.scan: all the daemon asks for the two alone.
+  EXPECT_EQ(capability_target(root(), network_capabilities()).permitted, kTwo);
   const CapabilitySets admin = capability_target(root(), bit(CAP_NET_ADMIN));
   EXPECT_EQ(admin.effective, bit(CAP_NET_ADMIN));
 }

@@ -54,12 +54,18 @@ TEST(ConfigLoader, EverythingButPoliciesHasADefault) {
   EXPECT_FALSE(p.verify);
   EXPECT_FALSE(p.dead_when.unacked_for);
   EXPECT_TRUE(p.dead_when.in_state_for.empty());
+  EXPECT_TRUE(p.namespaces.empty());
   EXPECT_EQ(p.mark, (SourceMark{2, 5}));
+  EXPECT_EQ(c.namespaces, NamespaceScope{});
+  EXPECT_EQ(c.namespaces.scan, NamespaceScope::Mode::kHost);
+  EXPECT_TRUE(c.namespaces.exclude.empty());
+  EXPECT_EQ(c.namespaces.discover_every, 10s);
 }
 
 TEST(ConfigLoader, EmptySectionsAreAbsentOnes) {
-  const Config c = load_ok(std::string("scan:\nreap:\n  protect:\nmetrics: {}\n") + kPolicy);
+  const Config c = load_ok(std::string("scan:\nnamespaces:\nreap:\n  protect:\nmetrics: {}\n") + kPolicy);
   EXPECT_EQ(c.scan_interval, 10s);
+  EXPECT_EQ(c.namespaces, NamespaceScope{});
   EXPECT_TRUE(c.protect.empty());
 }
 
@@ -238,14 +244,18 @@ TEST(ConfigLoader, RefusesDeepNestingBeforeYamlCppRecursesIntoIt) {
   // 64 levels pass the guard and reach the schema; brackets in quoted and
   // block scalars and in comments are text.
   EXPECT_EQ(errors_of(std::string(64, '[') + std::string(64, ']')),
-            std::vector<std::string>{"t.yaml:1:1: expected a map of scan, reap, metrics and policies, got a list"});
+            std::vector<std::string>{
+                "t.yaml:1:1: expected a map of scan, namespaces, reap, metrics and policies, got a list"});
   const std::string brackets(100, '[');
   EXPECT_EQ(errors_of("a: \"" + brackets + "\"\nb: '" + brackets + "'\nc: |\n  " + brackets + "\n# " + brackets +
                       "\npolicies: []\n"),
             (std::vector<std::string>{
-                "t.yaml:1:1: unknown key 'a' at the top level (known: scan, reap, metrics, policies)",
-                "t.yaml:2:1: unknown key 'b' at the top level (known: scan, reap, metrics, policies)",
-                "t.yaml:3:1: unknown key 'c' at the top level (known: scan, reap, metrics, policies)",
+                "t.yaml:1:1: unknown key 'a' at the top level (known: scan, namespaces, reap, metrics, "
+                "policies)",
+                "t.yaml:2:1: unknown key 'b' at the top level (known: scan, namespaces, reap, metrics, "
+                "policies)",
+                "t.yaml:3:1: unknown key 'c' at the top level (known: scan, namespaces, reap, metrics, "
+                "policies)",
                 "t.yaml:6:11: policies: [] holds no policy; at least one is required",
             }));
 }
@@ -270,6 +280,90 @@ TEST(ConfigLoader, RefusesTextOverOneMebibyte) {
 TEST(ConfigDiagnostic, FormatsWithAndWithoutAPlace) {
   EXPECT_EQ((ConfigDiagnostic{"a.yaml", 3, 7, "oops"}).to_string(), "a.yaml:3:7: oops");
   EXPECT_EQ((ConfigDiagnostic{"a.yaml", 0, 0, "oops"}).to_string(), "a.yaml: oops");
+}
+
+// ---- network namespaces: the `namespaces` section and match.namespaces ----
+
+TEST(ConfigLoader, NamespacesTakesEachFormWrittenOut) {
+  const Config all = load_ok(with_policy(
+      "namespaces:\n  scan: all\n  exclude: [host, \"cni-*\", \"pod:*\", \"net:[4026532174]\", pid:1]\n"
+      "  discover_every: 1h\n"));
+  EXPECT_EQ(all.namespaces.scan, NamespaceScope::Mode::kAll);
+  EXPECT_EQ(all.namespaces.exclude,
+            (std::vector<std::string>{"host", "cni-*", "pod:*", "net:[4026532174]", "pid:1"}));
+  EXPECT_EQ(all.namespaces.discover_every, 1h);
+
+  const Config one = load_ok(with_policy("namespaces:\n  scan: all\n  exclude: blue\n  discover_every: 1s\n"));
+  EXPECT_EQ(one.namespaces.exclude, std::vector<std::string>{"blue"}) << "one glob may stand alone";
+  EXPECT_EQ(one.namespaces.discover_every, 1s);
+
+  // An empty exclusion is the default written out, not "[] matches nothing".
+  for (const char* head : {"namespaces:\n  exclude: []\n", "namespaces:\n  exclude:\n",
+                           "namespaces: { scan: host, exclude: [], discover_every: 10s }\n"})
+    EXPECT_EQ(load_ok(with_policy(head)).namespaces, NamespaceScope{}) << head;
+  // With scan: host, globs that leave the host scanned are allowed (and unused).
+  EXPECT_EQ(load_ok(with_policy("namespaces:\n  exclude: [\"cni-*\", hostile]\n")).namespaces.exclude,
+            (std::vector<std::string>{"cni-*", "hostile"}));
+}
+
+TEST(ConfigLoader, MatchNamespacesIsStoredOnThePolicyNotTheMatch) {
+  const Config c = load_ok(R"(namespaces:
+  scan: all
+policies:
+  - name: pods
+    match: { local_port: 2181, namespaces: ["pod:*", "cni-*"] }
+    dead_when: { silent_for: 1m }
+  - name: one
+    match:
+      local_port: 2181
+      namespaces: blue
+    dead_when: { silent_for: 1m }
+  - name: rest
+    match: { local_port: 2181 }
+    dead_when: { silent_for: 1m }
+)");
+  ASSERT_EQ(c.policies.size(), 3u);
+  EXPECT_EQ(c.policies[0].namespaces, (std::vector<std::string>{"pod:*", "cni-*"}));
+  EXPECT_EQ(c.policies[1].namespaces, std::vector<std::string>{"blue"});
+  EXPECT_TRUE(c.policies[2].namespaces.empty());
+  // The same sockets in each: the namespaces are no part of the match.
+  EXPECT_EQ(c.policies[0].match, c.policies[2].match);
+  EXPECT_EQ(c.policies[1].match, c.policies[2].match);
+  EXPECT_TRUE(c.policies[0].applies_in("pod:1b4e28ba-2fa1-41d2-883f-0016d3cca427"));
+  EXPECT_FALSE(c.policies[0].applies_in("host"));
+  EXPECT_TRUE(c.policies[1].applies_in("blue"));
+  EXPECT_FALSE(c.policies[1].applies_in("blue2"));
+  EXPECT_TRUE(c.policies[2].applies_in("anything"));
+}
+
+TEST(ConfigLoader, WithScanHostAPolicysNamespacesMayNameTheHost) {
+  // By name, by a glob, or maybe by its identity, which only the daemon
+  // knows: the loader refuses only a list that certainly misses it.
+  for (const char* globs : {"host", "\"h*\"", "[blue, \"?ost\"]", "\"net:[4026531840]\"", "\"net:*\"", "\"n*\"",
+                            "\"*\"", "\"[a-z]et:x\"", "\"net\\\\:[1]\""}) {
+    const std::string yaml = policy("    match: { namespaces: ") + globs + " }\n    dead_when: { silent_for: 1m }\n";
+    EXPECT_EQ(load_ok(yaml).policies.size(), 1u) << yaml;
+  }
+}
+
+TEST(ConfigLoader, APolicyLimitedToOtherNamespacesIsNotShadowedByOneElsewhere) {
+  // 'rest' matches every socket 'pods' does, but not where 'pods' applies.
+  const Config c = load_ok(R"(namespaces: { scan: all }
+policies:
+  - name: blue
+    match: { namespaces: blue }
+    dead_when: { silent_for: 1h }
+  - name: pods
+    match: { local_port: 2181, namespaces: "pod:*" }
+    dead_when: { silent_for: 1m }
+  - name: overlapping-globs
+    match: { local_port: 2181, namespaces: ["pod:1", blue] }
+    dead_when: { silent_for: 1m }
+  - name: everywhere
+    match: { local_port: 2181 }
+    dead_when: { silent_for: 1m }
+)");
+  EXPECT_EQ(c.policies.size(), 4u);
 }
 
 // ---- the blast radius: verify.max_per_scan and reap.max_per_minute ----

@@ -140,5 +140,61 @@ policies:
             "most 1 of its probes goes out per scan.");
 }
 
+TEST(ConfigSummary, SaysWhichNamespacesAreScannedWhenEveryOneIs) {
+  const Config c = load(R"(namespaces:
+  scan: all
+  exclude: ["cni-*", blue]
+  discover_every: 30s
+reap:
+  protect:
+    - { local_port: 22 }
+policies:
+  - name: pods
+    match: { local_port: 2181, namespaces: ["pod:*", "net:[4026532174]"] }
+    dead_when: { silent_for: 1m }
+  - name: rest
+    match: { local_port: 2181 }
+    dead_when: { silent_for: 1h }
+)");
+  EXPECT_EQ(describe(c),
+            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
+            "injected RST where the kernel cannot destroy), at most 100 per scan and 1000 per minute. It scans every "
+            "network namespace on the host but those matching 'cni-*' or 'blue', a new one within 30s; the caps count "
+            "across them all, per-peer limits within each, and protect rules apply in every one. It never touches "
+            "sockets with local port 22. Policies are tried in order; the first whose match fits a socket decides. "
+            "Policy 'pods' decides, in the namespaces matching 'pod:*' or 'net:[4026532174]', for established sockets "
+            "with local port 2181: a connection is dead once it has been silent for 1m, and is reaped on the first "
+            "scan it looks dead. Policy 'rest' decides for established sockets with local port 2181: a connection is "
+            "dead once it has been silent for 1h, and is reaped on the first scan it looks dead.");
+}
+
+TEST(ConfigSummary, SaysNothingOfNamespacesWhenOnlyTheHostIsScanned) {
+  const Config c = load(R"(namespaces:
+  scan: host
+  exclude: ["cni-*"]
+  discover_every: 1m
+policies:
+  - name: a
+    match: { namespaces: host }
+    dead_when: { silent_for: 1m }
+)");
+  EXPECT_EQ(describe(c),
+            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
+            "injected RST where the kernel cannot destroy), at most 100 per scan and 1000 per minute. Nothing is "
+            "protected. Policy 'a' decides, in the namespaces matching 'host', for established sockets: a connection is "
+            "dead once it has been silent for 1m, and is reaped on the first scan it looks dead.");
+}
+
+TEST(ConfigSummary, SaysEveryNamespaceWhenNoneIsExcluded) {
+  const Config c = load("namespaces: { scan: all }\npolicies:\n  - { name: a, match: {}, dead_when: { silent_for: 1m } }\n");
+  EXPECT_EQ(describe(c),
+            "Every 10s tcpreap scans TCP sockets and reaps dead connections with method auto (SOCK_DESTROY, or an "
+            "injected RST where the kernel cannot destroy), at most 100 per scan and 1000 per minute. It scans every "
+            "network namespace on the host, a new one within 10s; the caps count across them all, per-peer limits "
+            "within each, and protect rules apply in every one. Nothing is protected. Policy 'a' decides for "
+            "established sockets: a connection is dead once it has been silent for 1m, and is reaped on the first "
+            "scan it looks dead.");
+}
+
 }  // namespace
 }  // namespace tcpreap

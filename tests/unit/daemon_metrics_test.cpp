@@ -155,7 +155,7 @@ TEST(DaemonMetrics, EveryFamilyFollowsTheNamingConventions) {
       EXPECT_EQ(l.find("port="), std::string::npos) << l;
     }
   }
-  EXPECT_EQ(families, 25 + static_cast<int>(kProcessFamilies.size())) << text;
+  EXPECT_EQ(families, 27 + static_cast<int>(kProcessFamilies.size())) << text;
 }
 
 // A scrape, and text(), have the process's own health too, with the help

@@ -250,6 +250,25 @@ TEST(EventLogJournal, ReapFields) {
             h.journal[0]);
 }
 
+TEST(EventLogJournal, ANamespaceIsNamedOnTheLineAndInFieldsButTheOwnOnlyInFields) {
+  const Config c = config();
+  const Decision d = silent_dead();
+  const ReapOutcome done = outcome(ReapResult::kDone, ReapVia::kDestroy);
+  const NamespaceInfo pod{{1, 4026532174, std::nullopt}, "cni-42", "pod:1234", false};
+  const auto r = EventLog::reap_record(v4_socket(), d, c, &done, std::nullopt, &pod);
+  EXPECT_TRUE(r.message.ends_with(", via destroy in netns cni-42 net:[4026532174]")) << r.message;
+  EXPECT_THAT(r.fields, ::testing::IsSupersetOf({"TCPREAP_NETNS=cni-42", "TCPREAP_NETNS_ID=net:[4026532174]",
+                                                  "TCPREAP_CONTAINER=pod:1234"}));
+  const NamespaceInfo host{{1, 4026531840, std::nullopt}, "host", "", true};
+  const auto own = EventLog::reap_record(v4_socket(), d, c, &done, std::nullopt, &host);
+  EXPECT_EQ(own.message, EventLog::reap_record(v4_socket(), d, c, &done, std::nullopt).message);
+  EXPECT_THAT(own.fields, ::testing::IsSupersetOf({"TCPREAP_NETNS=host", "TCPREAP_NETNS_ID=net:[4026531840]"}));
+  for (const auto& f : own.fields) EXPECT_FALSE(f.starts_with("TCPREAP_CONTAINER=")) << f;
+  const auto probe = EventLog::probe_record(v4_socket(), d, c, ProbeOutcome{ProbeResult::kSent, 0, {}}, &pod);
+  EXPECT_TRUE(probe.message.ends_with(" in netns cni-42 net:[4026532174]")) << probe.message;
+  EXPECT_THAT(probe.fields, ::testing::Contains("TCPREAP_NETNS=cni-42"));
+}
+
 TEST(EventLogJournal, FailedReapFieldsOnIPv6WithErrnoAndReasonFigures) {
   const Config c = config();
   Decision d = silent_dead();

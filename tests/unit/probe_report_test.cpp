@@ -41,5 +41,26 @@ TEST(ProbeLine, SaysNumberPolicyFiguresAndResult) {
             "answer to 4 SYN(s)\n");
 }
 
+TEST(ProbeLine, ASocketOfAnotherNamespaceSaysWhichAtTheEnd) {
+  TcpSocket s;
+  s.family = Family::kIPv4;
+  s.local = v4("127.0.0.1");
+  s.remote = v4("127.0.0.1");
+  s.local_port = 2181;
+  s.remote_port = 40000;
+  Config c;
+  Decision d;  // no policy: just the outcome
+  d.probe = ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0};
+  ProbeOutcome sent{ProbeResult::kSent, 0, "probe sent", {}};
+  const NamespaceInfo own{NetnsId{1, 4026531840, {}}, "host", {}, true};
+  const NamespaceInfo blue{NetnsId{1, 4026532174, {}}, "blue", {}, false};
+  std::string out;
+  append_probe_line({&s, &d, &c, &sent, &own}, out);
+  append_probe_line({&s, &d, &c, &sent, &blue}, out);
+  EXPECT_EQ(out,
+            "probe 1/3     127.0.0.1:2181 <- 127.0.0.1:40000                 sent\n"
+            "probe 1/3     127.0.0.1:2181 <- 127.0.0.1:40000                 sent in netns blue net:[4026532174]\n");
+}
+
 }  // namespace
 }  // namespace tcpreap

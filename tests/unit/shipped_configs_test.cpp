@@ -78,6 +78,40 @@ TEST(ShippedConfigs, TheDefaultsCommentedZooKeeperPolicyLoadsWhenUncommented) {
   EXPECT_EQ(l.config->policies[1].name, "unacknowledged");
 }
 
+// Only the host's namespace by default; the commented `namespaces:` block
+// spells the defaults out, and loads (as host or as all) once uncommented.
+TEST(ShippedConfigs, TheDefaultsCommentedNamespacesBlockLoadsWhenUncommented) {
+  EXPECT_EQ(load("config/tcpreap.yaml").namespaces, NamespaceScope{});
+  std::ifstream in(std::string(TCPREAP_SOURCE_DIR) + "/config/tcpreap.yaml");
+  ASSERT_TRUE(in);
+  std::string text, line;
+  bool in_block = false;
+  int uncommented = 0;
+  while (std::getline(in, line)) {
+    if (line == "# namespaces:") in_block = true;
+    if (in_block && line.rfind("# ", 0) == 0) {
+      line = line.substr(2);
+      ++uncommented;
+    } else if (in_block) {
+      in_block = false;
+    }
+    text += line + "\n";
+  }
+  ASSERT_EQ(uncommented, 4) << "the commented block was not found:\n" << text;
+  ConfigLoad as_host = load_config_text(text, "tcpreap.yaml (uncommented)");
+  for (const auto& e : as_host.errors) ADD_FAILURE() << e.to_string() << "\n" << text;
+  ASSERT_TRUE(as_host.config);
+  EXPECT_EQ(as_host.config->namespaces, NamespaceScope{});
+
+  const size_t scan = text.find("  scan: host ");
+  ASSERT_NE(scan, std::string::npos);
+  text.replace(scan, 13, "  scan: all  ");
+  ConfigLoad as_all = load_config_text(text, "tcpreap.yaml (uncommented, all)");
+  for (const auto& e : as_all.errors) ADD_FAILURE() << e.to_string() << "\n" << text;
+  ASSERT_TRUE(as_all.config);
+  EXPECT_EQ(as_all.config->namespaces.scan, NamespaceScope::Mode::kAll);
+}
+
 TEST(ShippedConfigs, TheZooKeeperExample) {
   const Config c = load("config/examples/zookeeper.yaml");
   ASSERT_EQ(c.policies.size(), 3u);

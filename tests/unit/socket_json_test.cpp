@@ -34,5 +34,30 @@ TEST(SocketJson, MissingTcpInfoIsNull) {
   EXPECT_NE(out.find("\"rtt_us\":null}"), std::string::npos);
 }
 
+TEST(SocketJson, ANamespaceEndsTheObjectWithItsNameIdentityAndContainer) {
+  const TcpSocket s = decoded_socket(AF_INET, "10.0.0.1", "10.0.0.2", true);
+  std::string plain, with_netns;
+  append_json_line(s, plain);
+  const NamespaceInfo pod{NetnsId{1, 4026532174, {}}, "cni-42", "pod:1b4e28ba", false};
+  append_json_line(s, with_netns, &pod);
+  EXPECT_EQ(with_netns,
+            plain.substr(0, plain.size() - 2) +
+                ",\"netns\":{\"name\":\"cni-42\",\"id\":\"net:[4026532174]\",\"container\":\"pod:1b4e28ba\"}}\n");
+  const NamespaceInfo host{NetnsId{1, 4026531840, {}}, "host", {}, true};
+  std::string own;
+  append_json_line(s, own, &host);
+  EXPECT_NE(own.find(",\"netns\":{\"name\":\"host\",\"id\":\"net:[4026531840]\",\"container\":null}}\n"),
+            std::string::npos)
+      << own;
+}
+
+TEST(SocketJson, ANamespaceNameIsEscaped) {
+  const NamespaceInfo odd{NetnsId{1, 5, {}}, "a\"b\\c\nd\x01", {}, false};
+  std::string out;
+  append_json_line(decoded_socket(AF_INET, "10.0.0.1", "10.0.0.2", true), out, &odd);
+  EXPECT_NE(out.find("\"name\":\"a\\\"b\\\\c\\u000ad\\u0001\""), std::string::npos) << out;
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << "one line";
+}
+
 }  // namespace
 }  // namespace tcpreap

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "unit/decoded_socket.h"
 
@@ -27,6 +28,37 @@ TEST(SocketTable, RowsLineUpUnderTheHeader) {
             "     3.2s       7       9\n"
             "ESTAB      [fd00::1]:2181          [fd00::2]:40000                -       -       -       -      -"
             "        -       7       9\n");
+}
+
+TEST(SocketTable, ANamespaceColumnFirstFitsTheLongestName) {
+  const std::vector<NamespaceInfo> namespaces = {
+      {NetnsId{1, 4026531840, {}}, "host", {}, true},
+      {NetnsId{1, 4026532174, {}}, "cni-0123456789", {}, false},
+  };
+  const size_t width = netns_column_width(namespaces);
+  EXPECT_EQ(width, 15u);  // the longest name and a space
+  std::string out;
+  append_table_header(out, width);
+  append_netns_cell(namespaces[0], width, out);
+  append_table_row(decoded_socket(AF_INET, "10.0.0.1", "10.0.0.2", true), out);
+  append_netns_cell(namespaces[1], width, out);
+  append_table_row(decoded_socket(AF_INET, "10.0.0.1", "10.0.0.2", true), out);
+  EXPECT_EQ(out,
+            "Netns          State      Local                   Remote                  LastRecv Unacked Retrans Backoff"
+            " Probes      RTO  Recv-Q  Send-Q\n"
+            "host           ESTAB      10.0.0.1:2181           10.0.0.2:40000             44.0s       5       3       4"
+            "      2     3.2s       7       9\n"
+            "cni-0123456789 ESTAB      10.0.0.1:2181           10.0.0.2:40000             44.0s       5       3       4"
+            "      2     3.2s       7       9\n");
+}
+
+TEST(SocketTable, TheNamespaceColumnIsAtLeastItsHeaderAndShowsNoControlCharacter) {
+  const std::vector<NamespaceInfo> short_names = {{NetnsId{1, 7, {}}, "a", {}, false}};
+  EXPECT_EQ(netns_column_width(short_names), 6u);  // "Netns "
+  EXPECT_EQ(netns_column_width({}), 6u);
+  std::string out;
+  append_netns_cell(NamespaceInfo{NetnsId{1, 7, {}}, "evil\nname\x1b", {}, false}, 6, out);
+  EXPECT_EQ(out, "evil?name? ");  // longer than the width: one space still
 }
 
 TEST(SocketTable, DurationsReadLikeAPerson) {

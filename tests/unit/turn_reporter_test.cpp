@@ -345,6 +345,33 @@ TEST(TurnReporter, AFailedScanIsARateLimitedErrorAndCounted) {
   EXPECT_TRUE(has_line(h.metrics.text(), "tcpreap_sockets_scanned 3"));
 }
 
+TEST(TurnReporter, ANamespacesFailedDumpIsItsOwnErrorAndTheReapsNameTheirNamespace) {
+  Harness h;
+  NamespaceInfo host{{1, 100, std::nullopt}, "host", "", true};
+  NamespaceInfo pod{{1, 4026532174, std::nullopt}, "cni-42", "pod:1234", false};
+  NamespaceInfo gone{{1, 4026532999, std::nullopt}, "pid:77", "", false};
+  std::vector<DecisionEngine::Entry> entries = {{socket_n(1), decision(Verdict::kDead, 1), 1}};
+  CycleResult r;
+  r.entries = &entries;
+  r.reaps = {{0, outcome(ReapResult::kDone, ReapVia::kDestroy)}};
+  r.namespaces.push_back({0, host, NamespaceTurn::State::kScanned, std::nullopt, {}});
+  r.namespaces.push_back({1, pod, NamespaceTurn::State::kScanned, std::nullopt, {}});
+  r.namespaces.push_back({2, gone, NamespaceTurn::State::kFailed, Error(EMFILE, "opening a socket"), {}});
+  h.reporter.set_unopened_namespaces(2);
+  h.turn(r);
+  const auto lines = h.err.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find(" in netns cni-42 net:[4026532174]"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1], "tcpreapd: scan failed: " + Error(EMFILE, "opening a socket").message());
+  const std::string text = h.metrics.text();
+  EXPECT_TRUE(has_line(text, R"(tcpreap_network_namespaces{state="scanned"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_network_namespaces{state="failed"} 3)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_scan_errors_by_cause_total{cause="descriptors"} 1)")) << text;
+  // The turn as a whole succeeded.
+  EXPECT_TRUE(has_line(text, "tcpreap_scan_errors_total 0")) << text;
+  EXPECT_EQ(h.reporter.status_line(false), "last scan: 10 sockets in 3 namespaces in 12 ms, 0 suspect, 0 verifying; 1 reaped");
+}
+
 TEST(TurnReporter, SaysTheNoticeAfterTheActionsThenCountsTheTurnInADebugLine) {
   Harness h(/*verbose=*/true);
   std::vector<DecisionEngine::Entry> entries = {
