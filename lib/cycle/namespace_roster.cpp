@@ -9,6 +9,20 @@ NamespaceInfo namespace_info_of(const NetnsEntry& entry) {
   return NamespaceInfo{entry.id, entry.name, entry.container, entry.source == NetnsSource::kHost};
 }
 
+namespace {
+
+// Whether a namespace is worth its sockets: `scope` scans it and, but for
+// the own one, some policy applies there (match.namespaces) - a namespace no
+// policy can act in is neither entered nor held.
+bool wanted(const ReapCycle& cycle, const NamespaceScope& scope, const NetnsEntry& e) {
+  if (!scope.scans(e.name, e.id)) return false;
+  if (e.source == NetnsSource::kHost) return true;
+  const auto& policies = cycle.config().policies;
+  return std::any_of(policies.begin(), policies.end(), [&](const Policy& p) { return p.applies_in(e.name, e.id); });
+}
+
+}  // namespace
+
 RosterChange NamespaceRoster::sync(ReapCycle& cycle, DiscoveredNamespaces found, const NamespaceScope& scope) {
   RosterChange change;
   // Gone or excluded first: their sockets close before new ones open.
@@ -16,13 +30,13 @@ RosterChange NamespaceRoster::sync(ReapCycle& cycle, DiscoveredNamespaces found,
     const NamespaceInfo& info = cycle.namespace_info(static_cast<uint32_t>(slot));
     auto it = std::find_if(found.namespaces.begin(), found.namespaces.end(),
                            [&](const NetnsEntry& e) { return e.id == info.id; });
-    if (it != found.namespaces.end() && it->name == info.name && scope.scans(it->name, it->id)) continue;
+    if (it != found.namespaces.end() && it->name == info.name && wanted(cycle, scope, *it)) continue;
     change.removed.push_back(info);
     cycle.remove_namespace(info.id);
   }
   std::vector<Failing> failing;
   for (NetnsEntry& entry : found.namespaces) {
-    if (!scope.scans(entry.name, entry.id) || cycle.find_namespace(entry.id)) continue;
+    if (!wanted(cycle, scope, entry) || cycle.find_namespace(entry.id)) continue;
     NamespaceInfo info = namespace_info_of(entry);
     SocketMaker maker = info.own ? SocketMaker::here()
                                  : SocketMaker::in(std::make_shared<const UniqueFd>(std::move(entry.fd)), info.label());

@@ -1,9 +1,13 @@
 #pragma once
 // Keeps a ReapCycle's namespaces in step with what discovery finds
-// (netns/netns_discovery.h) and `namespaces:` lets it scan: a namespace
-// found and scanned is added with tools made inside it; one no longer found,
-// or now excluded, is removed at once - every socket tcpreap held in it
-// closed, so that the namespace and its devices can go.
+// (netns/netns_discovery.h), `namespaces:` lets it scan and its policies can
+// act in: a namespace found, scanned, and where some policy applies
+// (match.namespaces; always, for the own one) is added with tools made
+// inside it; one no longer found, now excluded, or where no policy applies
+// any more, is removed at once - every socket tcpreap held in it closed, so
+// that the namespace and its devices can go. A namespace no policy can act
+// in is never entered: nothing is opened there (no probe sockets, no sweep
+// of neighbour entries).
 //
 // Identity decides (NetnsId), never the name. A namespace whose name changes
 // (its /run/netns file removed while a process still holds it: now its

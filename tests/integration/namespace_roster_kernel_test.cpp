@@ -165,6 +165,25 @@ TEST_F(NamespaceRosterKernelTest, ExcludedAndHostOnlyScopesKeepOthersOut) {
   EXPECT_EQ(held_in(id_of(*a_)), 0);
 }
 
+TEST_F(NamespaceRosterKernelTest, ANamespaceNoPolicyAppliesInIsNeitherEnteredNorHeld) {
+  Config c = config_with_policy();
+  c.policies[0].namespaces = {a_->name()};
+  ReapCycle cycle = ReapCycle::open_empty(c, {});
+  NamespaceRoster roster;
+  NamespaceScope all;
+  all.scan = NamespaceScope::Mode::kAll;
+  RosterChange change = roster.sync(cycle, found(true), all);
+  ASSERT_EQ(change.added.size(), 2u) << "the own one, and a";
+  EXPECT_FALSE(cycle.find_namespace(id_of(*b_)).has_value());
+  EXPECT_EQ(held_in(id_of(*b_)), 0);
+  // A reload whose policy applies in b too: b is added at the next sync.
+  c.policies[0].namespaces = {"trp*"};
+  ASSERT_TRUE(cycle.reload(c).ok());
+  RosterChange again = roster.sync(cycle, found(true), all);
+  ASSERT_EQ(again.added.size(), 1u);
+  EXPECT_EQ(again.added[0].name, b_->name());
+}
+
 TEST_F(NamespaceRosterKernelTest, ARenamedNamespaceIsAddedAgainUnderItsNewName) {
   ReapCycle cycle = ReapCycle::open_empty(config_with_policy(), {});
   NamespaceRoster roster;
