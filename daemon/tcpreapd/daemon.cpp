@@ -494,7 +494,7 @@ int run_daemon(const DaemonOptions& options) {
       return exit_code::kFailure;
     }
     if (found->uid == 0)
-      log.log(EventLog::Priority::kWarning, "--user " + options.user + " is root: staying root, with only two capabilities");
+      log.log(EventLog::Priority::kWarning, "--user " + options.user + " is root: staying root, with only the capabilities it needs");
     else
       user = *found;
   }

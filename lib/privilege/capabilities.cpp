@@ -81,7 +81,7 @@ std::string CapabilityDrop::summary() const {
   const bool sys_admin = has(CAP_SYS_ADMIN), ptrace = has(CAP_SYS_PTRACE);
   if (sys_admin || ptrace)
     s += std::string("; ") + (sys_admin && ptrace ? "CAP_SYS_ADMIN and CAP_SYS_PTRACE" : sys_admin ? "CAP_SYS_ADMIN" : "CAP_SYS_PTRACE") +
-         " held for namespaces.scan: all";
+         " held";
   const int n = dropped();
   s += "; " + (n == 0 ? std::string("nothing else to drop") : std::to_string(n) + (n == 1 ? " other" : " others") + " dropped");
   const uint64_t left = after.bounding & ~network_capabilities() & ~after.permitted;

@@ -14,7 +14,11 @@
 //    inotify too); one that goes is dropped and really freed: the peer of
 //    its veth, in another namespace, disappears;
 //  - without CAP_SYS_ADMIN the daemon says what is missing, scans its own
-//    namespace only (the metrics say so) and still reaps there.
+//    namespace only (the metrics say so) and still reaps there;
+//  - as tcpreapd.service with the all-namespaces drop-in runs it (root with
+//    exactly four capabilities, capset refused by a seccomp filter), it
+//    starts with scan: host - holding CAP_SYS_ADMIN and CAP_SYS_PTRACE,
+//    which it cannot drop, unused and saying so - and with scan: all.
 //
 // scan: all sees every namespace of the machine, other tests' included
 // (they run in parallel): every policy is narrowed to identities of this
@@ -24,11 +28,13 @@
 // neighbour pins. Deadlines only stop a broken run.
 
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -47,6 +53,9 @@
 
 #ifndef TCPREAPD_BIN
 #error "TCPREAPD_BIN (the path of the built tcpreapd) must be defined"
+#endif
+#ifndef REFUSE_CAPSET_BIN
+#error "REFUSE_CAPSET_BIN (the path of tests/support/refuse_capset) must be defined"
 #endif
 
 namespace tcpreap::test {
@@ -126,6 +135,30 @@ const MetricLabels kReaped{{"policy", "stale"}, {"method", "destroy"}, {"reason"
 bool link_exists(const std::string& netns, const std::string& name) {
   return run_command({"ip", "-n", netns, "link", "show", name}).exit_code == 0;
 }
+
+// tcpreapd.service with the all-namespaces drop-in, as far as capabilities
+// go: root holding exactly four (setpriv shrinks the bounding set with
+// prctl, not capset, and an exec as root is then granted just those), and
+// capset(2) refused with EPERM, as the unit's SystemCallFilter= does.
+std::vector<std::string> as_the_unit_with_the_drop_in() {
+  return {"setpriv", "--bounding-set=-all,+net_admin,+net_raw,+sys_admin,+sys_ptrace", REFUSE_CAPSET_BIN};
+}
+
+constexpr uint64_t cap_bit(int cap) { return uint64_t{1} << cap; }
+constexpr uint64_t kFourCapabilities =
+    cap_bit(CAP_NET_ADMIN) | cap_bit(CAP_NET_RAW) | cap_bit(CAP_SYS_ADMIN) | cap_bit(CAP_SYS_PTRACE);
+
+// The effective capabilities of `pid` (CapEff in /proc/PID/status).
+uint64_t effective_capabilities(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("CapEff:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  ADD_FAILURE() << "no CapEff in /proc/" << pid << "/status";
+  return 0;
+}
+
+const std::string kHostWarning =
+    "namespaces.scan is host, but CAP_SYS_ADMIN and CAP_SYS_PTRACE were granted and cannot be dropped (";
 
 class NetnsDaemonTest : public PeerHostsTest {
  protected:
@@ -355,6 +388,59 @@ TEST_F(NetnsDaemonTest, WithoutCapSysAdminScansItsOwnNamespaceOnlyAndStillReaps)
   print_lines("reap lines", reaped);
   EXPECT_EQ(ports_of(reaped), (std::multiset<uint16_t>{dead.client_port})) << out;
   for (const auto& l : reaped) EXPECT_FALSE(contains(l.text, " in netns ")) << "its own namespace: " << l.text;
+  d.expect_clean_stop();
+}
+
+// The operator installed the all-namespaces drop-in but left scan: host.
+// Dropping the two namespace capabilities takes a capset the unit refuses:
+// rather than "cannot start" and a restart loop, the daemon keeps all four
+// (then nothing needs a capset), says why, and scans its own namespace.
+TEST_F(NetnsDaemonTest, ScanHostWhereCapsetIsRefusedStartsHoldingTheNamespaceCapabilitiesUnused) {
+  NetnsDaemon d(TCPREAPD_BIN, daemon_ns_->name());
+  const TempFile cfg(d.config_head() +  // no namespaces key: scan: host
+                     "policies:\n"
+                     "  - name: stale\n"
+                     "    match: { local_ports: [" + std::to_string(port_[0]) + "] }\n"
+                     "    dead_when: { silent_for: 1h }\n");
+  d.start(cfg.path(), {"--user", "root"}, as_the_unit_with_the_drop_in());
+  d.wait_up();
+  ASSERT_TRUE(d.more_scans(1)) << d.output();
+  EXPECT_EQ(effective_capabilities(d.process().pid()), kFourCapabilities);
+
+  const std::string text = d.scrape();
+  EXPECT_EQ(metric_value(text, "tcpreap_network_namespaces", {{"state", "scanned"}}), 1) << text;
+  EXPECT_EQ(metric_value(text, "tcpreap_network_namespaces", {{"state", "failed"}}), 0) << text;
+  EXPECT_EQ(metric_value(text, "tcpreap_network_namespaces_restricted"), 0) << text;
+
+  const std::string out = d.output();
+  EXPECT_TRUE(contains(out, kHostWarning)) << out;
+  EXPECT_TRUE(contains(out, "): held unused; remove the all-namespaces drop-in, or set namespaces.scan: all")) << out;
+  EXPECT_FALSE(contains(out, "scanning network namespace ")) << out;
+  d.expect_clean_stop();
+}
+
+// The control: with scan: all the same four are exactly what it keeps, so
+// it starts without a capset, silently, and enters other namespaces.
+TEST_F(NetnsDaemonTest, ScanAllWhereCapsetIsRefusedStartsWithTheFourItWasGranted) {
+  NetnsDaemon d(TCPREAPD_BIN, daemon_ns_->name());
+  const TempFile cfg(d.config_head() + namespaces_all("10s") +
+                     policy({server_id_}, port_[0], "    dead_when: { silent_for: 1h }\n"));
+  d.start(cfg.path(), {"--user", "root"}, as_the_unit_with_the_drop_in());
+  d.wait_up();
+  const std::string label = hosts_->server() + " " + server_id_;
+  ASSERT_TRUE(d.eventually([&] { return contains(d.output(), "scanning network namespace " + label); }))
+      << "not scanned as " << label << ":\n" << d.output();
+  ASSERT_TRUE(d.more_scans(1)) << d.output();
+  EXPECT_EQ(effective_capabilities(d.process().pid()), kFourCapabilities);
+
+  const std::string text = d.scrape();
+  EXPECT_GE(metric_value(text, "tcpreap_network_namespaces", {{"state", "scanned"}}), 1) << text;
+  EXPECT_EQ(metric_value(text, "tcpreap_network_namespaces", {{"state", "failed"}}), 0) << text;
+  EXPECT_EQ(metric_value(text, "tcpreap_network_namespaces_restricted"), 0) << text;
+
+  const std::string out = d.output();
+  EXPECT_FALSE(contains(out, kHostWarning)) << out;
+  EXPECT_FALSE(contains(out, "but CAP_SYS_ADMIN and CAP_SYS_PTRACE are missing")) << out;
   d.expect_clean_stop();
 }
 

@@ -9,38 +9,23 @@
 // seccomp profile that refuses raw sockets whatever the capabilities.
 //
 // For tests only: the filter judges the native architecture's socket(2);
-// another ABI's (x32, i386) passes.
+// another ABI's (x32, i386) passes (seccomp_exec.h).
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
+
+#include "seccomp_exec.h"
 
 namespace {
 
-#if defined(__x86_64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
-#else
-#error "refuse_raw_sockets: name this architecture's AUDIT_ARCH_*"
-#endif
-
-// The low 32 bits of a 64-bit syscall argument: where an int argument lives.
-constexpr uint32_t low_word(size_t arg) {
-  const size_t offset = offsetof(seccomp_data, args) + arg * sizeof(uint64_t);
-  return static_cast<uint32_t>(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? offset + 4 : offset);
-}
+using tcpreap::test::kNativeArch;
+using tcpreap::test::low_word;
 
 // "EPERM", "EAFNOSUPPORT" or a number; 0 when it is none of them.
 int parse_errno(const std::string& text) {
@@ -76,18 +61,5 @@ int main(int argc, char** argv) {
       /* 11 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       /* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<uint32_t>(err) & SECCOMP_RET_DATA)),
   };
-  sock_fprog fprog{static_cast<unsigned short>(sizeof program / sizeof program[0]), program};
-  // Without CAP_SYS_ADMIN a filter needs no_new_privs; with it, it is kept
-  // too (tcpreapd.service sets it as well).
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    std::perror("refuse_raw_sockets: PR_SET_NO_NEW_PRIVS");
-    return 127;
-  }
-  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) != 0) {
-    std::perror("refuse_raw_sockets: PR_SET_SECCOMP");
-    return 127;
-  }
-  ::execvp(argv[2], argv + 2);
-  std::fprintf(stderr, "refuse_raw_sockets: cannot run %s: %s\n", argv[2], std::strerror(errno));
-  return 127;
+  return tcpreap::test::exec_filtered("refuse_raw_sockets", program, sizeof program / sizeof program[0], argv + 2);
 }
