@@ -8,32 +8,36 @@
 //
 // Spread phases, one per K: K namespaces of its own (trp<pid>l<n>), N
 // established loopback connections (2N sockets, both ends in one namespace)
-// spread over them by one conn_mass per namespace. One cycle, opened once:
-// one policy matching state established, dry run, every namespace added
-// with SocketMaker::in. Then one warm-up and R timed rounds of, in an order
-// that alternates between rounds:
-//   turn       cycle.run(): every namespace's dump, the engine's decisions
+// spread over them by one conn_mass per namespace. One cycle: one policy
+// matching state established, dry run, every namespace added with
+// SocketMaker::in. Then one warm-up and R timed rounds of these items, in an
+// order that alternates between rounds:
+//   turn       cycle.run()
 //   dumps      the same query's dumps alone: a SocketScanner per namespace
 //              (opened once, inside it) and a sink that only counts
+//   engine     those dumps observed into a DecisionEngine of the bench's own
+//              (observe_dump, finish_scan): run() up to its decisions, so
+//              that turn - engine is the cycle's own work
 //   reference  DIAGDUMP -e in each namespace (nsenter --net=...): its own
-//              dump_ms (socket open, spawn and exit left out), summed; and
+//              dump_ms (spawn, socket open and exit left out), summed; and
 //              its wall time from spawn to reap
 //   spawn      nsenter --net=... /bin/true in each namespace, timed alike:
-//              the spawn cost taken off the reference's wall time
+//              taken off the reference's wall time, round by round
 // Empty phase: one namespace with N connections loads the host (every dump
-// walks the shared established hash), and E empty namespaces (trp<pid>e<n>)
+// walks the shared established hash) and E empty namespaces (trp<pid>e<n>)
 // are measured: a cycle over them whose filter the counters can answer
-// (established: every namespace skipped, kEmpty), a cycle whose filter they
-// cannot (established + time-wait: every namespace dumped), the dumps alone,
-// the reference and the spawn.
-// Peak RSS: VmHWM of this process, reset (clear_refs 5) just before the
-// cycle is opened, after the dump-only scanners were warmed up; the growth
-// is what the cycle and its turns added. Asserts nothing: exit 0 unless
-// setup failed (1); a bad command line prints usage, exit 2. Counts that
-// differ from what the setup holds are listed between !!! lines. On every
-// way out but SIGKILL (then conn_mass dies too and netns_scan_bench.sh
-// deletes the namespaces) conn_mass is stopped and reaped and every
-// namespace deleted; SIGINT/SIGTERM/SIGHUP stop the run early.
+// (established: each skipped, kEmpty), one whose filter they cannot
+// (established + time-wait: each dumped), the dumps alone, the reference and
+// the spawn.
+// Each phase measures in a child process of its own (fork), so that its peak
+// RSS owes nothing to an earlier phase's heap: VmHWM after the cycle was
+// opened and made two turns (the first fills the engine's history, the
+// second is the steady state), before the bench's own engine exists.
+// Asserts nothing: exit 0 unless setup failed (1); a bad command line prints
+// usage, exit 2. Counts that differ from what the setup holds are listed
+// between !!! lines. On every way out but SIGKILL (then conn_mass dies too
+// and netns_scan_bench.sh deletes the namespaces) conn_mass is stopped and
+// reaped and every namespace deleted; SIGINT/SIGTERM/SIGHUP stop early.
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -46,7 +50,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -58,17 +62,16 @@
 #include <vector>
 
 #include "config/config_loader.h"
+#include "conn_mass_load.h"
 #include "cycle/reap_cycle.h"
+#include "decide/decided_scan.h"
 #include "diag/socket_scanner.h"
+#include "forked_measurement.h"
 #include "netns/netns_identity.h"
 #include "netns/socket_maker.h"
 #include "support/child_process.h"
 #include "support/netns.h"
 #include "support/support_error.h"
-
-#ifndef CONN_MASS_BIN
-#error "CONN_MASS_BIN: the conn_mass program (tests/bench/CMakeLists.txt)"
-#endif
 
 namespace tcpreap::test {
 namespace {
@@ -123,14 +126,8 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 
 std::string format(const Stats& s) {
   char b[96];
-  const int d = s.median < 10 ? 2 : 1;
+  const int d = std::abs(s.median) < 10 ? 2 : 1;
   std::snprintf(b, sizeof b, "%.*f / %.*f / %.*f", d, s.min, d, s.median, d, s.max);
-  return b;
-}
-
-std::string fixed(double v, int decimals = 1) {
-  char b[48];
-  std::snprintf(b, sizeof b, "%.*f", decimals, v);
   return b;
 }
 
@@ -139,13 +136,6 @@ std::string read_first_line(const std::string& path) {
   std::string line;
   std::getline(in, line);
   return line;
-}
-
-std::string load_average() {
-  std::istringstream in(read_first_line("/proc/loadavg"));
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 // A field of /proc/self/status in KiB (VmRSS, VmHWM).
@@ -162,16 +152,6 @@ void reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
   if (!out.flush()) throw SupportError("resetting the peak RSS (/proc/self/clear_refs)");
-}
-
-// TCP sockets allocated on the whole machine ("alloc" in sockstat is global).
-long tcp_sockets_allocated() {
-  std::ifstream in("/proc/net/sockstat");
-  for (std::string line; std::getline(in, line);) {
-    const auto at = line.find(" alloc ");
-    if (line.starts_with("TCP:") && at != std::string::npos) return std::atol(line.c_str() + at + 7);
-  }
-  return -1;
 }
 
 class CountSink final : public SocketSink {
@@ -210,61 +190,16 @@ Namespaces make_namespaces(int n, char tag) {
   return out;
 }
 
-// conn_mass holding `connections` in `ns` until it goes: SIGTERM (its
-// sockets close with RST), SIGKILL if it does not end.
-class ConnMass {
- public:
-  ConnMass(const std::string& ns, long connections, std::string ready)
-      : ready_(std::move(ready)),
-        child_({"ip", "netns", "exec", ns, CONN_MASS_BIN, std::to_string(connections), "-r", ready_}) {}
-  ~ConnMass() {
-    try {
-      if (!child_.running()) return;
-      child_.signal(SIGTERM);
-      if (!child_.wait_exit(60s)) std::fprintf(stderr, "!!! conn_mass did not stop on SIGTERM; killing it\n");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "!!! stopping conn_mass: %s\n", e.what());
-    }  // ~ChildProcess kills and reaps it if it still runs
-  }
-  bool ready() {
-    if (::access(ready_.c_str(), F_OK) == 0) return true;
-    if (!child_.running()) throw SupportError("conn_mass ended before it was ready:\n" + child_.output());
-    return false;
-  }
-
- private:
-  std::string ready_;
-  ChildProcess child_;
-};
-
-// N connections over `nss`, one conn_mass each; returns once all hold theirs.
-std::vector<std::unique_ptr<ConnMass>> load(const Namespaces& nss, long connections, const std::string& dir) {
-  std::vector<std::unique_ptr<ConnMass>> masses;
-  const long k = static_cast<long>(nss.size());
-  for (long i = 0; i < k; ++i) {
-    const long share = connections / k + (i < connections % k ? 1 : 0);
-    masses.push_back(std::make_unique<ConnMass>(nss[i]->named.name(), share,
-                                                dir + "/ready-" + nss[i]->named.name()));
-  }
-  const auto t0 = Clock::now();
-  for (auto& m : masses) {
-    while (!g_stop && !m->ready()) {
-      if (Clock::now() - t0 > 900s) throw SupportError("conn_mass not ready after 900 s");
-      std::this_thread::sleep_for(50ms);
-    }
-  }
-  std::fprintf(stderr, "netns_scan_bench: %ld connections in %ld namespaces ready in %.1f s\n", connections, k,
-               ms_since(t0) / 1e3);
-  return masses;
+std::vector<std::string> names_of(const Namespaces& nss) {
+  std::vector<std::string> names;
+  for (const auto& ns : nss) names.push_back(ns->named.name());
+  return names;
 }
 
-// Waits (up to 2 min) until the machine's TCP sockets are back near `base`:
-// closed sockets and deleted namespaces are freed asynchronously, and any
-// left in the shared hash would weigh on the next phase's walks.
-void wait_sockets_freed(long base) {
-  const auto t0 = Clock::now();
-  while (!g_stop && tcp_sockets_allocated() > base + 2000 && Clock::now() - t0 < 120s)
-    std::this_thread::sleep_for(200ms);
+ScanQuery compile_query(const Config& config) {
+  auto q = ScanQuery::compile(config.scan_filter());
+  if (!q) throw SupportError(q.error().message());
+  return std::move(*q);
 }
 
 ReapCycle open_cycle(const Config& config, const Namespaces& nss, double& open_ms) {
@@ -283,10 +218,9 @@ ReapCycle open_cycle(const Config& config, const Namespaces& nss, double& open_m
 
 // What one timed item saw in its last round.
 struct Seen {
-  uint64_t sockets = 0;  // dumped (a turn: ScanStats::sockets summed)
-  size_t entries = 0;    // a turn's in-scope entries
-  size_t scanned = 0, empty = 0, failed = 0, no_policy = 0;
-  int spawn_failures = 0;
+  uint64_t sockets = 0;           // dumped (a turn: ScanStats::sockets summed)
+  size_t entries = 0;             // a turn's in-scope entries
+  size_t scanned = 0, empty = 0;  // a turn's namespaces dumped, skipped (kEmpty)
   std::string problem;
 };
 
@@ -301,12 +235,9 @@ double time_turn(ReapCycle& cycle, Seen& seen) {
   }
   for (const NamespaceTurn& t : r->namespaces) {
     seen.sockets += t.stats.sockets;
-    switch (t.state) {
-      case NamespaceTurn::State::kScanned: ++seen.scanned; break;
-      case NamespaceTurn::State::kEmpty: ++seen.empty; break;
-      case NamespaceTurn::State::kFailed: ++seen.failed; seen.problem = t.error->message(); break;
-      case NamespaceTurn::State::kNoPolicy: ++seen.no_policy; break;
-    }
+    seen.scanned += t.state == NamespaceTurn::State::kScanned;
+    seen.empty += t.state == NamespaceTurn::State::kEmpty;
+    if (t.error) seen.problem = t.error->message();
   }
   seen.entries = r->entries->size();
   return ms;
@@ -338,7 +269,6 @@ std::optional<double> number_after(const std::string& text, std::string_view key
 double time_spawns(const Namespaces& nss, const std::vector<std::string>& command, double* in_process, Seen& seen) {
   seen = {};
   double wall = 0;
-  if (in_process) *in_process = 0;
   for (const auto& ns : nss) {
     std::vector<std::string> argv{"nsenter", "--net=" + ns->path()};
     argv.insert(argv.end(), command.begin(), command.end());
@@ -346,218 +276,256 @@ double time_spawns(const Namespaces& nss, const std::vector<std::string>& comman
     ChildProcess child(argv);
     const auto status = child.wait_exit(120s);
     wall += ms_since(t0);
-    if (status != 0) {
-      ++seen.spawn_failures;
-      seen.problem = command.front() + " failed: " + child.output();
-      continue;
-    }
-    if (!in_process) continue;
     const std::string out = child.output();
     const auto dump = number_after(out, "dump_ms="), records = number_after(out, "records=");
-    if (!dump || !records) {
-      ++seen.spawn_failures;
-      seen.problem = "unreadable reference output: " + out;
-      continue;
+    if (status != 0 || (in_process && (!dump || !records))) {
+      seen.problem = command.front() + " exited " + (status ? std::to_string(*status) : "late") + ": " + out;
+    } else if (in_process) {
+      *in_process += *dump;
+      seen.sockets += static_cast<uint64_t>(*records);
     }
-    *in_process += *dump;
-    seen.sockets += static_cast<uint64_t>(*records);
   }
   return wall;
 }
 
-// Per item, the times of the timed rounds.
-struct Series {
-  std::vector<double> turn, other_turn, dumps, ref_in_process, ref_wall, spawn, ref_minus_spawn;
-  Seen turn_seen, other_turn_seen, dumps_seen, ref_seen, spawn_seen;
-};
-
-// Warm-up + R rounds of the items: `cycle`'s turn, `other`'s (when not
-// null), the dumps alone, the reference and the spawn.
-Series measure(ReapCycle& cycle, ReapCycle* other, const Namespaces& nss, const ScanQuery& query, const Options& o) {
-  Series s;
-  for (int r = 0; r <= o.rounds && !g_stop; ++r) {
-    double turn = 0, other_turn = 0, dumps = 0, ref_in = 0, ref_wall = 0, spawn = 0;
-    auto do_turn = [&] {
-      turn = time_turn(cycle, s.turn_seen);
-      if (other) other_turn = time_turn(*other, s.other_turn_seen);
-    };
-    auto do_dumps = [&] { dumps = time_dumps(nss, query, s.dumps_seen); };
-    auto do_ref = [&] {
-      if (!o.reference.empty()) ref_wall = time_spawns(nss, {o.reference, "-e"}, &ref_in, s.ref_seen);
-    };
-    auto do_spawn = [&] {
-      if (!o.reference.empty()) spawn = time_spawns(nss, {"/bin/true"}, nullptr, s.spawn_seen);
-    };
-    if (r % 2 == 0) {
-      do_turn(), do_dumps(), do_ref(), do_spawn();
-    } else {
-      do_spawn(), do_ref(), do_dumps(), do_turn();
-    }
-    if (r == 0) continue;  // warm-up
-    s.turn.push_back(turn);
-    if (other) s.other_turn.push_back(other_turn);
-    s.dumps.push_back(dumps);
-    s.ref_in_process.push_back(ref_in);
-    s.ref_wall.push_back(ref_wall);
-    s.spawn.push_back(spawn);
-    s.ref_minus_spawn.push_back(ref_wall - spawn);
+// run() up to its decisions, without the cycle: each namespace's dump
+// observed into `engine` (observe_dump), the scan finished.
+double time_engine(DecisionEngine& engine, const Namespaces& nss, const ScanQuery& query, Seen& seen) {
+  static const std::vector<uint8_t> kEveryPolicy{1};  // as the cycle passes it: the one policy applies
+  seen = {};
+  const auto t0 = Clock::now();
+  engine.begin_scan(DecisionEngine::Clock::now());
+  for (size_t i = 0; i < nss.size(); ++i) {
+    engine.begin_namespace(static_cast<uint32_t>(i), kEveryPolicy);
+    auto s = observe_dump(*nss[i]->scanner, query, engine);
+    if (s)
+      seen.sockets += s->sockets;
+    else
+      seen.problem = "dump failed: " + s.error().message();
   }
-  return s;
+  seen.entries = engine.finish_scan().size();
+  return ms_since(t0);
 }
 
-std::vector<std::string> g_problems;
+enum Item : int { kTurn, kOtherTurn, kDumps, kEngine, kReference, kReferenceWall, kSpawn, kItems };
+constexpr int kMaxRounds = 1000;
 
-void expect(bool ok, const std::string& what) {
-  if (!ok) g_problems.push_back(what);
-}
-
-void check_seen(const std::string& phase, const char* item, const Seen& seen, uint64_t sockets) {
-  expect(seen.problem.empty(), phase + ", " + item + ": " + seen.problem);
-  expect(seen.sockets == sockets, phase + ", " + item + ": " + std::to_string(seen.sockets) + " sockets, expected " +
-                                      std::to_string(sockets));
-}
-
-std::string ratio(double a, double b) { return b > 0 ? fixed(a / b, 2) + "x" : "n/a"; }
-
-struct SpreadRow {
-  int k = 0;
-  long per_ns = 0;
-  Series s;
+// What a phase's measuring child hands back, in shared memory: plain data.
+struct Measured {
+  int rounds = 0;  // timed rounds done
   double open_ms = 0;
   long rss_before = 0, hwm = 0;
-  size_t entries = 0;
-  std::string load_before, load_after;
-};
+  uint64_t entries = 0;
+  char load_before[16] = {}, load_after[16] = {};
+  char problems[4096] = {};  // one per line
+  double ms[kItems][kMaxRounds] = {};
 
-SpreadRow spread_phase(int k, const Options& o, const std::string& dir) {
-  SpreadRow row;
-  row.k = k;
-  row.per_ns = 2 * o.connections / k;
-  const std::string phase = std::to_string(k) + " namespaces";
-  const long base = tcp_sockets_allocated();
-  std::fprintf(stderr, "netns_scan_bench: phase %s, %ld sockets\n", phase.c_str(), 2 * o.connections);
-  Namespaces nss = make_namespaces(k, 'l');
-  {
-    auto masses = load(nss, o.connections, dir);
-    const Config config = load_config("established");
-    auto query = ScanQuery::compile(config.scan_filter());
-    if (!query) throw SupportError(query.error().message());
-    Seen warm;
-    time_dumps(nss, *query, warm);  // the scanners' buffers are resident before the baseline
-    row.rss_before = status_kib("VmRSS");
-    reset_peak_rss();
-    std::optional<ReapCycle> cycle;
-    if (!g_stop) cycle.emplace(open_cycle(config, nss, row.open_ms));
-    row.load_before = load_average();
-    if (cycle) row.s = measure(*cycle, nullptr, nss, *query, o);
-    row.load_after = load_average();
-    row.hwm = status_kib("VmHWM");
-    if (!g_stop) {
-      const uint64_t sockets = 2 * static_cast<uint64_t>(o.connections);
-      check_seen(phase, "turn", row.s.turn_seen, sockets);
-      expect(row.s.turn_seen.scanned == nss.size(), phase + ", turn: " + std::to_string(row.s.turn_seen.scanned) +
-                                                        " namespaces dumped");
-      expect(row.s.turn_seen.entries == sockets, phase + ", turn: " + std::to_string(row.s.turn_seen.entries) +
-                                                     " entries decided");
-      check_seen(phase, "dumps", row.s.dumps_seen, sockets);
-      if (!o.reference.empty()) {
-        check_seen(phase, "reference", row.s.ref_seen, sockets);
-        check_seen(phase, "spawn", row.s.spawn_seen, 0);
-      }
-    }
-    row.entries = row.s.turn_seen.entries;
-  }  // the cycle, then conn_mass
-  nss.clear();
-  wait_sockets_freed(base);
-  return row;
-}
-
-struct EmptyRows {
-  Series s;  // turn: the cycle that skips them; other_turn: the one that dumps them
-  double skip_open_ms = 0, forced_open_ms = 0;
-  std::string load_before, load_after;
-};
-
-EmptyRows empty_phase(const Options& o, const std::string& dir) {
-  EmptyRows rows;
-  const long base = tcp_sockets_allocated();
-  const std::string phase = std::to_string(o.empty) + " empty namespaces";
-  std::fprintf(stderr, "netns_scan_bench: phase %s, %ld sockets elsewhere\n", phase.c_str(), 2 * o.connections);
-  Namespaces loaded = make_namespaces(1, 'l');
-  Namespaces nss = make_namespaces(o.empty, 'e');
-  {
-    auto masses = load(loaded, o.connections, dir);
-    const Config skip = load_config("established");
-    const Config forced = load_config("established, time-wait");
-    auto query = ScanQuery::compile(skip.scan_filter());
-    if (!query) throw SupportError(query.error().message());
-    std::optional<ReapCycle> skip_cycle, forced_cycle;
-    if (!g_stop) skip_cycle.emplace(open_cycle(skip, nss, rows.skip_open_ms));
-    if (!g_stop) forced_cycle.emplace(open_cycle(forced, nss, rows.forced_open_ms));
-    rows.load_before = load_average();
-    if (skip_cycle && forced_cycle) rows.s = measure(*skip_cycle, &*forced_cycle, nss, *query, o);
-    rows.load_after = load_average();
-    if (!g_stop) {
-      const Seen& s = rows.s.turn_seen;
-      expect(s.problem.empty() && s.empty == nss.size(),
-             phase + ", counters: " + std::to_string(s.empty) + " namespaces skipped " + s.problem);
-      const Seen& f = rows.s.other_turn_seen;
-      expect(f.problem.empty() && f.scanned == nss.size() && f.sockets == 0,
-             phase + ", forced: " + std::to_string(f.scanned) + " namespaces dumped, " + std::to_string(f.sockets) +
-                 " sockets " + f.problem);
-      check_seen(phase, "dumps", rows.s.dumps_seen, 0);
-      if (!o.reference.empty()) check_seen(phase, "reference", rows.s.ref_seen, 0);
-    }
+  std::vector<double> series(Item i) const { return {ms[i], ms[i] + rounds}; }
+  void expect(bool ok, const std::string& what) {
+    const size_t used = std::strlen(problems);
+    if (!ok) std::snprintf(problems + used, sizeof problems - used, "%s\n", what.c_str());
   }
-  nss.clear();
-  loaded.clear();
-  wait_sockets_freed(base);
-  return rows;
-}
+  void note_load(char (&into)[16]) {
+    std::istringstream in(read_first_line("/proc/loadavg"));
+    std::string one;
+    in >> one;
+    std::snprintf(into, sizeof into, "%s", one.c_str());
+  }
+};
 
-void print_spread(const std::vector<SpreadRow>& rows, const Options& o) {
-  std::printf("\n%ld established sockets (%ld loopback connections, both ends in one namespace) over K namespaces; "
-              "one turn = ReapCycle::run, one policy (state established), dry run.\n"
-              "ms per turn over all K namespaces, min / median / max of %d rounds after one warm-up.\n\n",
-              2 * o.connections, o.connections, o.rounds);
-  std::printf("| K | sockets per ns | tcpreap turn | its dumps alone | turn - dumps | reference dumps (in-process) | "
-              "reference wall - spawn | turn / reference | turn / (wall - spawn) | load (1 min) before, after |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+// Warm-up + R rounds of the items, in an order that alternates between
+// rounds: `cycle`'s turn (and `other`'s), the dumps alone, the dumps into an
+// engine (`with_engine`), the reference, the spawn. `seen`: the last round's.
+void measure(ReapCycle& cycle, ReapCycle* other, bool with_engine, const Namespaces& nss, const ScanQuery& query,
+             const Options& o, Measured& m, Seen (&seen)[kItems]) {
+  DecisionEngine engine(cycle.config());
   const bool ref = !o.reference.empty();
-  for (const SpreadRow& r : rows) {
-    const Stats turn = stats_of(r.s.turn), dumps = stats_of(r.s.dumps), in = stats_of(r.s.ref_in_process),
-                wall = stats_of(r.s.ref_minus_spawn);
-    std::printf("| %d | %ld | %s | %s | %s | %s | %s | %s | %s | %s, %s |\n", r.k, r.per_ns, format(turn).c_str(),
-                format(dumps).c_str(), fixed(turn.median - dumps.median).c_str(),
-                ref ? format(in).c_str() : "n/a", ref ? format(wall).c_str() : "n/a",
-                ref ? ratio(turn.median, in.median).c_str() : "n/a",
-                ref ? ratio(turn.median, wall.median).c_str() : "n/a",
-                r.load_before.substr(0, r.load_before.find(' ')).c_str(),
-                r.load_after.substr(0, r.load_after.find(' ')).c_str());
+  m.note_load(m.load_before);
+  for (int r = 0; r <= o.rounds && !g_stop; ++r) {
+    double t[kItems] = {};
+    auto turns = [&] {
+      t[kTurn] = time_turn(cycle, seen[kTurn]);
+      if (other) t[kOtherTurn] = time_turn(*other, seen[kOtherTurn]);
+    };
+    auto dumps = [&] {
+      t[kDumps] = time_dumps(nss, query, seen[kDumps]);
+      if (with_engine) t[kEngine] = time_engine(engine, nss, query, seen[kEngine]);
+    };
+    auto reference = [&] {
+      if (ref) t[kReferenceWall] = time_spawns(nss, {o.reference, "-e"}, &t[kReference], seen[kReference]);
+    };
+    auto spawn = [&] {
+      if (ref) t[kSpawn] = time_spawns(nss, {"/bin/true"}, nullptr, seen[kSpawn]);
+    };
+    if (r % 2 == 0) {
+      turns(), dumps(), reference(), spawn();
+    } else {
+      spawn(), reference(), dumps(), turns();
+    }
+    if (r == 0) continue;  // warm-up
+    for (int i = 0; i < kItems; ++i) m.ms[i][r - 1] = t[i];
+    m.rounds = r;
   }
-  std::printf("\n| K | add_namespace, ms per ns | entries decided | RSS before the cycle, KiB | peak RSS with it, KiB "
-              "| growth, KiB | spawn (nsenter true) per ns, ms |\n|---|---|---|---|---|---|---|\n");
-  for (const SpreadRow& r : rows)
-    std::printf("| %d | %.2f | %zu | %ld | %ld | %ld | %s |\n", r.k, r.open_ms / r.k, r.entries, r.rss_before, r.hwm,
-                r.hwm - r.rss_before, ref ? fixed(stats_of(r.s.spawn).median / r.k, 2).c_str() : "n/a");
+  m.note_load(m.load_after);
 }
 
-void print_empty(const EmptyRows& e, const Options& o) {
-  std::printf("\n%d empty namespaces, the host holding %ld sockets in another one; ms per turn over all %d, "
-              "min / median / max of %d rounds; load %s -> %s\n\n",
-              o.empty, 2 * o.connections, o.empty, o.rounds, e.load_before.c_str(), e.load_after.c_str());
-  std::printf("| over the %d empty namespaces | ms per turn | us per namespace (median) |\n|---|---|---|\n", o.empty);
+void expect_seen(Measured& m, const std::string& what, const Seen& seen, uint64_t sockets) {
+  m.expect(seen.problem.empty(), what + ": " + seen.problem);
+  m.expect(seen.sockets == sockets,
+           what + ": " + std::to_string(seen.sockets) + " sockets, expected " + std::to_string(sockets));
+}
+
+void spread_body(const Namespaces& nss, uint64_t sockets, const Options& o, Measured& m) {
+  const Config config = load_config("established");
+  const ScanQuery query = compile_query(config);
+  Seen seen[kItems];
+  time_dumps(nss, query, seen[kDumps]);  // the bench's scanners' buffers go into the baseline
+  m.rss_before = status_kib("VmRSS");
+  reset_peak_rss();
+  ReapCycle cycle = open_cycle(config, nss, m.open_ms);
+  for (int i = 0; i < 2; ++i) time_turn(cycle, seen[kTurn]);
+  m.hwm = status_kib("VmHWM");
+  measure(cycle, nullptr, true, nss, query, o, m, seen);
+  m.entries = seen[kTurn].entries;
+  if (m.rounds == 0) return;
+  const std::string k = std::to_string(nss.size()) + " namespaces";
+  expect_seen(m, k + ", turn", seen[kTurn], sockets);
+  m.expect(seen[kTurn].scanned == nss.size(), k + ", turn: " + std::to_string(seen[kTurn].scanned) + " dumped");
+  m.expect(seen[kTurn].entries == sockets, k + ", turn: " + std::to_string(seen[kTurn].entries) + " decided");
+  expect_seen(m, k + ", dumps", seen[kDumps], sockets);
+  expect_seen(m, k + ", engine", seen[kEngine], sockets);
+  if (!o.reference.empty()) {
+    expect_seen(m, k + ", reference", seen[kReference], sockets);
+    expect_seen(m, k + ", spawn", seen[kSpawn], 0);
+  }
+}
+
+void empty_body(const Namespaces& nss, const Options& o, Measured& m) {
+  const Config skip = load_config("established"), forced = load_config("established, time-wait");
+  const ScanQuery query = compile_query(skip);
+  double forced_open_ms = 0;
+  ReapCycle skip_cycle = open_cycle(skip, nss, m.open_ms), forced_cycle = open_cycle(forced, nss, forced_open_ms);
+  Seen seen[kItems];
+  measure(skip_cycle, &forced_cycle, false, nss, query, o, m, seen);
+  if (m.rounds == 0) return;
+  const Seen& s = seen[kTurn];
+  const Seen& f = seen[kOtherTurn];
+  m.expect(s.problem.empty() && s.empty == nss.size(),
+           "counters: " + std::to_string(s.empty) + " skipped " + s.problem);
+  m.expect(f.problem.empty() && f.scanned == nss.size() && f.sockets == 0,
+           "forced: " + std::to_string(f.scanned) + " dumped, " + std::to_string(f.sockets) + " sockets " + f.problem);
+  expect_seen(m, "empty, dumps", seen[kDumps], 0);
+  if (!o.reference.empty()) expect_seen(m, "empty, reference", seen[kReference], 0);
+}
+
+struct Phase {
+  int k = 0;  // loaded namespaces; 0: the empty phase
+  std::unique_ptr<Measured> m;
+};
+
+Phase spread_phase(int k, const Options& o, const std::string& dir) {
+  const long base = tcp_sockets_allocated();
+  std::fprintf(stderr, "netns_scan_bench: %ld sockets over %d namespaces\n", 2 * o.connections, k);
+  Phase phase{k, nullptr};
+  {
+    Namespaces nss = make_namespaces(k, 'l');
+    ConnMassLoad load(names_of(nss), o.connections, dir, g_stop);
+    if (!g_stop)
+      phase.m = run_forked<Measured>(
+          [&](Measured& m) { spread_body(nss, 2 * static_cast<uint64_t>(o.connections), o, m); }, g_stop);
+  }  // conn_mass, then the namespaces
+  wait_tcp_sockets_freed(base, g_stop);
+  return phase;
+}
+
+Phase empty_phase(const Options& o, const std::string& dir) {
+  const long base = tcp_sockets_allocated();
+  std::fprintf(stderr, "netns_scan_bench: %d empty namespaces, %ld sockets in another\n", o.empty, 2 * o.connections);
+  Phase phase{0, nullptr};
+  {
+    Namespaces loaded = make_namespaces(1, 'l');
+    Namespaces nss = make_namespaces(o.empty, 'e');
+    ConnMassLoad load(names_of(loaded), o.connections, dir, g_stop);
+    if (!g_stop) phase.m = run_forked<Measured>([&](Measured& m) { empty_body(nss, o, m); }, g_stop);
+  }
+  wait_tcp_sockets_freed(base, g_stop);
+  return phase;
+}
+
+std::vector<double> per_namespace(std::vector<double> v, int k) {
+  for (double& x : v) x /= k;
+  return v;
+}
+
+// a[i] - b[i], round by round: the items of a round ran one after another.
+std::vector<double> paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> d;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) d.push_back(a[i] - b[i]);
+  return d;
+}
+
+std::string ratio(double a, double b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fx", b > 0 ? a / b : 0.0);
+  return b > 0 ? buf : "n/a";
+}
+
+void print_spread(const std::vector<Phase>& phases, const Options& o) {
+  const bool ref = !o.reference.empty();
+  std::printf(
+      "\n%ld established sockets (%ld loopback connections, both ends in one namespace) over K namespaces; "
+      "a turn = ReapCycle::run, one policy (state established), dry run.\n"
+      "ms per turn over all K namespaces, min / median / max of %d rounds after one warm-up.\n\n"
+      "| K | sockets per ns | tcpreap turn | reference dumps (in-process) | turn / reference | "
+      "reference wall - spawn | turn / (wall - spawn) | peak RSS, KiB | load (1 min) before, after |\n"
+      "|---|---|---|---|---|---|---|---|---|\n",
+      2 * o.connections, o.connections, o.rounds);
+  for (const Phase& p : phases) {
+    const Measured& m = *p.m;
+    const Stats turn = stats_of(m.series(kTurn)), in = stats_of(m.series(kReference)),
+                wall = stats_of(paired_difference(m.series(kReferenceWall), m.series(kSpawn)));
+    std::printf("| %d | %ld | %s | %s | %s | %s | %s | %ld | %s, %s |\n", p.k, 2 * o.connections / p.k,
+                format(turn).c_str(), ref ? format(in).c_str() : "n/a",
+                ref ? ratio(turn.median, in.median).c_str() : "n/a", ref ? format(wall).c_str() : "n/a",
+                ref ? ratio(turn.median, wall.median).c_str() : "n/a", m.hwm, m.load_before, m.load_after);
+  }
+  std::printf(
+      "\nWhere a turn's time goes, ms per turn, min / median / max (differences round by round):\n\n"
+      "| K | tcpreap's dumps alone | dumps into an engine | engine = that - dumps | "
+      "cycle's own = turn - that | cycle's own per namespace, us |\n|---|---|---|---|---|---|\n");
+  for (const Phase& p : phases) {
+    const Measured& m = *p.m;
+    const Stats own = stats_of(paired_difference(m.series(kTurn), m.series(kEngine)));
+    std::printf("| %d | %s | %s | %s | %s | %.0f |\n", p.k, format(stats_of(m.series(kDumps))).c_str(),
+                format(stats_of(m.series(kEngine))).c_str(),
+                format(stats_of(paired_difference(m.series(kEngine), m.series(kDumps)))).c_str(), format(own).c_str(),
+                own.median * 1e3 / p.k);
+  }
+  std::printf(
+      "\n| K | add_namespace, ms per ns | entries decided | RSS before the cycle, KiB | peak RSS with it, KiB "
+      "| spawn (nsenter true) per ns, ms |\n|---|---|---|---|---|---|\n");
+  for (const Phase& p : phases)
+    std::printf("| %d | %.2f | %llu | %ld | %ld | %s |\n", p.k, p.m->open_ms / p.k,
+                static_cast<unsigned long long>(p.m->entries), p.m->rss_before, p.m->hwm,
+                o.reference.empty() ? "n/a" : format(stats_of(per_namespace(p.m->series(kSpawn), p.k))).c_str());
+}
+
+void print_empty(const Measured& m, const Options& o) {
+  std::printf(
+      "\n%d empty namespaces, the host holding %ld sockets in another one; ms per turn over all %d, "
+      "min / median / max of %d rounds; load (1 min) %s -> %s\n\n"
+      "| over the %d empty namespaces | ms per turn | us per namespace (median) |\n|---|---|---|\n",
+      o.empty, 2 * o.connections, o.empty, o.rounds, m.load_before, m.load_after, o.empty);
   auto row = [&](const char* what, const std::vector<double>& v) {
     const Stats s = stats_of(v);
     std::printf("| %s | %s | %.0f |\n", what, format(s).c_str(), s.median * 1e3 / o.empty);
   };
-  row("turn, counters skip them (state established)", e.s.turn);
-  row("turn, dumped (established + time-wait: the counters cannot answer)", e.s.other_turn);
-  row("tcpreap's dumps alone (established)", e.s.dumps);
-  if (!o.reference.empty()) {
-    row("reference dumps, in-process (established)", e.s.ref_in_process);
-    row("reference wall - spawn", e.s.ref_minus_spawn);
-  }
+  row("turn, counters skip them (state established)", m.series(kTurn));
+  row("turn, dumped (established + time-wait: the counters cannot answer)", m.series(kOtherTurn));
+  row("tcpreap's dumps alone (established)", m.series(kDumps));
+  if (o.reference.empty()) return;
+  row("reference dumps, in-process (established)", m.series(kReference));
+  row("reference wall - spawn", paired_difference(m.series(kReferenceWall), m.series(kSpawn)));
 }
 
 bool parse_number(std::string_view text, long& out) {
@@ -578,8 +546,9 @@ bool parse_spreads(std::string_view text, std::vector<int>& out) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: netns_scan_bench [--connections N] [--spreads K,K,...] [--empty E] [--rounds R] "
-                       "[--reference DIAGDUMP]\n");
+  std::fprintf(stderr,
+               "usage: netns_scan_bench [--connections N] [--spreads K,K,...] [--empty E] [--rounds R] "
+               "[--reference DIAGDUMP]\n");
   return 2;
 }
 
@@ -590,12 +559,18 @@ int run(int argc, char** argv) {
     if (i + 1 >= argc) return usage();
     const std::string_view value = argv[++i];
     long n = 0;
-    if (arg == "--connections" && parse_number(value, n) && n >= 1) o.connections = n;
-    else if (arg == "--empty" && parse_number(value, n) && n <= 1000) o.empty = static_cast<int>(n);
-    else if (arg == "--rounds" && parse_number(value, n) && n >= 1 && n <= 1000) o.rounds = static_cast<int>(n);
-    else if (arg == "--spreads" && parse_spreads(value, o.spreads)) {}
-    else if (arg == "--reference" && !value.empty()) o.reference = value;
-    else return usage();
+    const bool number = parse_number(value, n);
+    if (arg == "--connections" && number && n >= 1) {
+      o.connections = n;
+    } else if (arg == "--empty" && number && n <= 1000) {
+      o.empty = static_cast<int>(n);
+    } else if (arg == "--rounds" && number && n >= 1 && n <= kMaxRounds) {
+      o.rounds = static_cast<int>(n);
+    } else if (arg == "--reference" && !value.empty()) {
+      o.reference = value;
+    } else if (arg != "--spreads" || !parse_spreads(value, o.spreads)) {
+      return usage();
+    }
   }
   for (int k : o.spreads)
     if (k > o.connections) return usage();
@@ -607,13 +582,14 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "netns_scan_bench: --reference %s is not executable\n", o.reference.c_str());
     return 1;
   }
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, on_signal);
-  rlimit files{};  // 4 descriptors per namespace in the cycle, 2 more here
+  struct sigaction stop {};
+  stop.sa_handler = on_signal;  // no SA_RESTART: a signal ends a wait for the measuring child
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &stop, nullptr);
+  rlimit files{};  // 4 descriptors per namespace in a cycle, 2 more here
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
-
   char tmpl[] = "/tmp/tcpreap-netnsscan.XXXXXX";
   if (!::mkdtemp(tmpl)) throw_errno("mkdtemp", errno);
   struct RemoveDir {
@@ -624,35 +600,32 @@ int run(int argc, char** argv) {
     }
   } dir{tmpl};
 
-  utsname u{};
-  ::uname(&u);
-  const std::string start_load = load_average();
-  std::vector<SpreadRow> spread;
-  for (int k : o.spreads) {
-    if (g_stop) break;
-    spread.push_back(spread_phase(k, o, dir.path));
-  }
-  std::optional<EmptyRows> empty;
+  const std::string start_load = read_first_line("/proc/loadavg");
+  std::vector<Phase> spread;
+  for (size_t i = 0; i < o.spreads.size() && !g_stop; ++i) spread.push_back(spread_phase(o.spreads[i], o, dir.path));
+  std::optional<Phase> empty;
   if (o.empty > 0 && !g_stop) empty = empty_phase(o, dir.path);
 
-  std::printf("\nnetns_scan_bench: %u cores, Linux %s, load average at start %s, at end %s\n",
-              std::thread::hardware_concurrency(), u.release, start_load.c_str(), load_average().c_str());
-  std::printf("established hash: %s buckets (net.ipv4.tcp_ehash_entries), tcp_child_ehash_entries %s "
-              "(0: every namespace shares it)\n",
-              read_first_line("/proc/sys/net/ipv4/tcp_ehash_entries").c_str(),
-              read_first_line("/proc/sys/net/ipv4/tcp_child_ehash_entries").c_str());
-  std::printf("reference: %s\n", o.reference.empty()
-                                      ? "n/a (no --reference)"
-                                      : ("`" + o.reference + " -e` per namespace via nsenter --net: its own dump_ms "
-                                         "(in-process), and its wall time minus nsenter /bin/true's")
-                                            .c_str());
+  utsname u{};
+  ::uname(&u);
+  std::printf(
+      "\nnetns_scan_bench: %u cores, Linux %s; /proc/loadavg at start %s, at end %s\n"
+      "established hash: %s buckets (net.ipv4.tcp_ehash_entries), tcp_child_ehash_entries %s "
+      "(0: every namespace shares it)\nreference: %s\n",
+      std::thread::hardware_concurrency(), u.release, start_load.c_str(), read_first_line("/proc/loadavg").c_str(),
+      read_first_line("/proc/sys/net/ipv4/tcp_ehash_entries").c_str(),
+      read_first_line("/proc/sys/net/ipv4/tcp_child_ehash_entries").c_str(),
+      o.reference.empty() ? "n/a (no --reference)"
+                          : ("`" + o.reference +
+                             " -e` once per namespace through nsenter --net: its own "
+                             "dump_ms (in-process), and its wall time minus that of nsenter /bin/true")
+                                .c_str());
   if (!spread.empty()) print_spread(spread, o);
-  if (empty) print_empty(*empty, o);
-  if (!g_problems.empty()) {
-    std::printf("\n!!!\n");
-    for (const auto& p : g_problems) std::printf("%s\n", p.c_str());
-    std::printf("!!!\n");
-  }
+  if (empty) print_empty(*empty->m, o);
+  std::string problems;
+  for (const Phase& p : spread) problems += p.m->problems;
+  if (empty) problems += empty->m->problems;
+  if (!problems.empty()) std::printf("\n!!!\n%s!!!\n", problems.c_str());
   if (g_stop) std::printf("!!! stopped by a signal before the end\n");
   return 0;
 }
