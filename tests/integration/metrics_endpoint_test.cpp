@@ -59,6 +59,9 @@ TEST_F(MetricsEndpointTest, IdleAndStalledClientsNeverBlockAScrape) {
                      "    dead_when: { unacked_for: 5m }\n");
   auto d = start(cfg.path());
   wait_up(*d, mport);
+  // The endpoint listens before the first turn has run: wait for it, or a
+  // quick series of scrapes can all come before it.
+  ASSERT_TRUE(eventually(*d, [&] { return metric(mport, "tcpreap_scans_total") >= 1; })) << d->output();
 
   std::vector<UniqueFd> held;
   {
