@@ -171,21 +171,32 @@ Result<CycleResult> ReapCycle::run(const DecidedScanHooks& hooks) {
   const auto& entries = engine_.finish_scan();
   result.entries = &entries;
 
-  // Probes first: they take a moment, and the dead do not move meanwhile.
-  // Each namespace's with its own prober.
-  std::vector<TcpSocket> targets;
-  std::vector<size_t> which;
-  for (size_t n = 0; n < slots_.size(); ++n) {
-    targets.clear();
-    which.clear();
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const Decision& d = entries[i].decision;
-      if (entries[i].netns == n && d.verdict == Verdict::kVerifying && d.probe.due) {
-        which.push_back(i);
-        targets.push_back(entries[i].socket);
-      }
+  // One pass over the entries sorts what is due by namespace: probes (which
+  // take a moment: first, the dead do not move meanwhile) and reaps, each
+  // made with the tools of the namespace its dump came from.
+  std::vector<std::vector<size_t>> probe_due(slots_.size()), reap_due(slots_.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Decision& d = entries[i].decision;
+    if (d.verdict == Verdict::kVerifying && d.probe.due) {
+      probe_due[entries[i].netns].push_back(i);
+    } else if (d.verdict == Verdict::kDead) {
+      if (d.held_back)
+        result.held_back.push_back(i);
+      else if (dry_run() || !slots_[entries[i].netns]->tools.reaper())
+        result.would_reap.push_back(i);
+      else
+        reap_due[entries[i].netns].push_back(i);
     }
-    if (targets.empty()) continue;
+  }
+
+  std::vector<TcpSocket> targets;
+  auto targets_of = [&](const std::vector<size_t>& which) {
+    targets.clear();
+    for (size_t i : which) targets.push_back(entries[i].socket);
+  };
+  for (size_t n = 0; n < slots_.size(); ++n) {
+    if (probe_due[n].empty()) continue;
+    targets_of(probe_due[n]);
     std::vector<ProbeOutcome> outcomes;
     if (LivenessProber* prober = slots_[n]->tools.prober()) {
       outcomes = prober->probe(targets, options_.probe);
@@ -196,35 +207,14 @@ Result<CycleResult> ReapCycle::run(const DecidedScanHooks& hooks) {
     for (size_t k = 0; k < outcomes.size(); ++k) {
       const auto& o = outcomes[k];
       engine_.record_probe(targets[k].cookie, o, probe_was_sent(o.result) ? o.sent_at : now);
-      result.probes.push_back({which[k], std::move(outcomes[k])});
+      result.probes.push_back({probe_due[n][k], std::move(outcomes[k])});
     }
   }
-
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Decision& d = entries[i].decision;
-    if (d.verdict != Verdict::kDead) continue;
-    if (d.held_back) {
-      result.held_back.push_back(i);
-    } else if (dry_run() || !slots_[entries[i].netns]->tools.reaper()) {
-      result.would_reap.push_back(i);
-    }
-  }
-  if (dry_run()) return result;
   for (size_t n = 0; n < slots_.size(); ++n) {
-    Reaper* reaper = slots_[n]->tools.reaper();
-    if (!reaper) continue;
-    targets.clear();
-    which.clear();
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const Decision& d = entries[i].decision;
-      if (entries[i].netns == n && d.verdict == Verdict::kDead && !d.held_back) {
-        which.push_back(i);
-        targets.push_back(entries[i].socket);
-      }
-    }
-    if (targets.empty()) continue;
-    auto outcomes = reaper->reap(targets);
-    for (size_t k = 0; k < outcomes.size(); ++k) result.reaps.push_back({which[k], std::move(outcomes[k])});
+    if (reap_due[n].empty()) continue;
+    targets_of(reap_due[n]);
+    auto outcomes = slots_[n]->tools.reaper()->reap(targets);
+    for (size_t k = 0; k < outcomes.size(); ++k) result.reaps.push_back({reap_due[n][k], std::move(outcomes[k])});
   }
   return result;
 }

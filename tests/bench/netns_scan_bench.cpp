@@ -29,17 +29,19 @@
 // (established: each skipped, kEmpty), one whose filter they cannot
 // (established + time-wait: each dumped), the dumps alone, the reference and
 // the spawn.
-// Each phase measures in a child process of its own (fork), so that its peak
-// RSS owes nothing to an earlier phase's heap: VmHWM after the cycle was
-// opened and made two turns (the first fills the engine's history, the
-// second is the steady state), before the bench's own engine exists.
+// The turn, dumps and engine items also record the measuring thread's CPU
+// time (user + kernel): the breakdown of a turn is read from it, as other
+// processes on the machine inflate wall times. Each phase measures in a
+// child process of its own (forked_measurement.h), so that its peak RSS
+// owes nothing to an earlier phase's heap: VmHWM after the cycle was opened
+// and made two turns (the first fills the engine's history, the second is
+// the steady state), before the bench's own engine exists.
 // Asserts nothing: exit 0 unless setup failed (1); a bad command line prints
 // usage, exit 2. Counts that differ from what the setup holds are listed
 // between !!! lines. On every way out but SIGKILL (then conn_mass dies too
 // and netns_scan_bench.sh deletes the namespaces) conn_mass is stopped and
 // reaped and every namespace deleted; SIGINT/SIGTERM/SIGHUP stop early.
 
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -47,7 +49,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -64,20 +65,12 @@
 #include "config/config_loader.h"
 #include "conn_mass_load.h"
 #include "cycle/reap_cycle.h"
-#include "decide/decided_scan.h"
-#include "diag/socket_scanner.h"
 #include "forked_measurement.h"
-#include "netns/netns_identity.h"
-#include "netns/socket_maker.h"
-#include "support/child_process.h"
-#include "support/netns.h"
+#include "netns_scan_items.h"
 #include "support/support_error.h"
 
 namespace tcpreap::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-using namespace std::chrono_literals;
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
@@ -122,14 +115,14 @@ Stats stats_of(std::vector<double> v) {
   return {v.front(), v[v.size() / 2], v.back()};
 }
 
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-std::string format(const Stats& s) {
-  char b[96];
-  const int d = std::abs(s.median) < 10 ? 2 : 1;
-  std::snprintf(b, sizeof b, "%.*f / %.*f / %.*f", d, s.min, d, s.median, d, s.max);
+// 2 decimals below 10, else 1.
+std::string number(double v) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%.*f", std::abs(v) < 10 ? 2 : 1, v);
   return b;
 }
+
+std::string format(const Stats& s) { return number(s.min) + " / " + number(s.median) + " / " + number(s.max); }
 
 std::string read_first_line(const std::string& path) {
   std::ifstream in(path);
@@ -154,159 +147,6 @@ void reset_peak_rss() {
   if (!out.flush()) throw SupportError("resetting the peak RSS (/proc/self/clear_refs)");
 }
 
-class CountSink final : public SocketSink {
- public:
-  void on_socket(const TcpSocket&) override { ++count; }
-  void on_restart() override { count = 0; }
-  uint64_t count = 0;
-};
-
-// One namespace of ours: named, held open, and a scanner made inside it for
-// the dumps-alone figure.
-struct BenchNs {
-  NamedNetns named;
-  std::shared_ptr<const UniqueFd> fd;
-  NetnsId id;
-  std::optional<SocketScanner> scanner;
-
-  explicit BenchNs(char tag) : named(unique_netns_name(tag)) {
-    UniqueFd f(::open(path().c_str(), O_RDONLY | O_CLOEXEC));
-    if (!f) throw_errno("opening " + path(), errno);
-    auto i = read_netns_id(f.get(), path());
-    if (!i) throw SupportError(i.error().message());
-    id = *i;
-    fd = std::make_shared<const UniqueFd>(std::move(f));
-    auto s = SocketScanner::open(SocketMaker::in(fd, named.name()));
-    if (!s) throw SupportError(s.error().message());
-    scanner.emplace(std::move(*s));
-  }
-  std::string path() const { return "/run/netns/" + named.name(); }
-};
-using Namespaces = std::vector<std::unique_ptr<BenchNs>>;
-
-Namespaces make_namespaces(int n, char tag) {
-  Namespaces out;
-  for (int i = 0; i < n && !g_stop; ++i) out.push_back(std::make_unique<BenchNs>(tag));
-  return out;
-}
-
-std::vector<std::string> names_of(const Namespaces& nss) {
-  std::vector<std::string> names;
-  for (const auto& ns : nss) names.push_back(ns->named.name());
-  return names;
-}
-
-ScanQuery compile_query(const Config& config) {
-  auto q = ScanQuery::compile(config.scan_filter());
-  if (!q) throw SupportError(q.error().message());
-  return std::move(*q);
-}
-
-ReapCycle open_cycle(const Config& config, const Namespaces& nss, double& open_ms) {
-  CycleOptions options;
-  options.dry_run = true;
-  ReapCycle cycle = ReapCycle::open_empty(config, options);
-  const auto t0 = Clock::now();
-  for (const auto& ns : nss) {
-    NamespaceInfo info{ns->id, ns->named.name(), {}, false};
-    if (auto s = cycle.add_namespace(std::move(info), SocketMaker::in(ns->fd, ns->named.name())); !s)
-      throw SupportError("add_namespace: " + s.error().message());
-  }
-  open_ms = ms_since(t0);
-  return cycle;
-}
-
-// What one timed item saw in its last round.
-struct Seen {
-  uint64_t sockets = 0;           // dumped (a turn: ScanStats::sockets summed)
-  size_t entries = 0;             // a turn's in-scope entries
-  size_t scanned = 0, empty = 0;  // a turn's namespaces dumped, skipped (kEmpty)
-  std::string problem;
-};
-
-double time_turn(ReapCycle& cycle, Seen& seen) {
-  const auto t0 = Clock::now();
-  auto r = cycle.run();
-  const double ms = ms_since(t0);
-  seen = {};
-  if (!r) {
-    seen.problem = "turn failed: " + r.error().message();
-    return ms;
-  }
-  for (const NamespaceTurn& t : r->namespaces) {
-    seen.sockets += t.stats.sockets;
-    seen.scanned += t.state == NamespaceTurn::State::kScanned;
-    seen.empty += t.state == NamespaceTurn::State::kEmpty;
-    if (t.error) seen.problem = t.error->message();
-  }
-  seen.entries = r->entries->size();
-  return ms;
-}
-
-double time_dumps(const Namespaces& nss, const ScanQuery& query, Seen& seen) {
-  seen = {};
-  double total = 0;
-  for (const auto& ns : nss) {
-    CountSink sink;
-    const auto t0 = Clock::now();
-    auto s = ns->scanner->scan(query, sink);
-    total += ms_since(t0);
-    if (!s) seen.problem = "dump failed: " + s.error().message();
-    seen.sockets += sink.count;
-  }
-  return total;
-}
-
-std::optional<double> number_after(const std::string& text, std::string_view key) {
-  const auto at = text.find(key);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtod(text.c_str() + at + key.size(), nullptr);
-}
-
-// `command` run in every namespace through nsenter, one after another:
-// the summed wall time (spawn to reap); with `in_process`, the summed
-// dump_ms the reference reports, and its records.
-double time_spawns(const Namespaces& nss, const std::vector<std::string>& command, double* in_process, Seen& seen) {
-  seen = {};
-  double wall = 0;
-  for (const auto& ns : nss) {
-    std::vector<std::string> argv{"nsenter", "--net=" + ns->path()};
-    argv.insert(argv.end(), command.begin(), command.end());
-    const auto t0 = Clock::now();
-    ChildProcess child(argv);
-    const auto status = child.wait_exit(120s);
-    wall += ms_since(t0);
-    const std::string out = child.output();
-    const auto dump = number_after(out, "dump_ms="), records = number_after(out, "records=");
-    if (status != 0 || (in_process && (!dump || !records))) {
-      seen.problem = command.front() + " exited " + (status ? std::to_string(*status) : "late") + ": " + out;
-    } else if (in_process) {
-      *in_process += *dump;
-      seen.sockets += static_cast<uint64_t>(*records);
-    }
-  }
-  return wall;
-}
-
-// run() up to its decisions, without the cycle: each namespace's dump
-// observed into `engine` (observe_dump), the scan finished.
-double time_engine(DecisionEngine& engine, const Namespaces& nss, const ScanQuery& query, Seen& seen) {
-  static const std::vector<uint8_t> kEveryPolicy{1};  // as the cycle passes it: the one policy applies
-  seen = {};
-  const auto t0 = Clock::now();
-  engine.begin_scan(DecisionEngine::Clock::now());
-  for (size_t i = 0; i < nss.size(); ++i) {
-    engine.begin_namespace(static_cast<uint32_t>(i), kEveryPolicy);
-    auto s = observe_dump(*nss[i]->scanner, query, engine);
-    if (s)
-      seen.sockets += s->sockets;
-    else
-      seen.problem = "dump failed: " + s.error().message();
-  }
-  seen.entries = engine.finish_scan().size();
-  return ms_since(t0);
-}
-
 enum Item : int { kTurn, kOtherTurn, kDumps, kEngine, kReference, kReferenceWall, kSpawn, kItems };
 constexpr int kMaxRounds = 1000;
 
@@ -319,8 +159,10 @@ struct Measured {
   char load_before[16] = {}, load_after[16] = {};
   char problems[4096] = {};  // one per line
   double ms[kItems][kMaxRounds] = {};
+  double cpu_ms[kItems][kMaxRounds] = {};  // this thread's, for the items run in this process
 
   std::vector<double> series(Item i) const { return {ms[i], ms[i] + rounds}; }
+  std::vector<double> cpu_series(Item i) const { return {cpu_ms[i], cpu_ms[i] + rounds}; }
   void expect(bool ok, const std::string& what) {
     const size_t used = std::strlen(problems);
     if (!ok) std::snprintf(problems + used, sizeof problems - used, "%s\n", what.c_str());
@@ -342,14 +184,19 @@ void measure(ReapCycle& cycle, ReapCycle* other, bool with_engine, const Namespa
   const bool ref = !o.reference.empty();
   m.note_load(m.load_before);
   for (int r = 0; r <= o.rounds && !g_stop; ++r) {
-    double t[kItems] = {};
+    double t[kItems] = {}, cpu[kItems] = {};
+    auto on_cpu = [&](Item i, auto&& timed) {
+      const double c0 = thread_cpu_ms();
+      t[i] = timed();
+      cpu[i] = thread_cpu_ms() - c0;
+    };
     auto turns = [&] {
-      t[kTurn] = time_turn(cycle, seen[kTurn]);
-      if (other) t[kOtherTurn] = time_turn(*other, seen[kOtherTurn]);
+      on_cpu(kTurn, [&] { return time_turn(cycle, seen[kTurn]); });
+      if (other) on_cpu(kOtherTurn, [&] { return time_turn(*other, seen[kOtherTurn]); });
     };
     auto dumps = [&] {
-      t[kDumps] = time_dumps(nss, query, seen[kDumps]);
-      if (with_engine) t[kEngine] = time_engine(engine, nss, query, seen[kEngine]);
+      on_cpu(kDumps, [&] { return time_dumps(nss, query, seen[kDumps]); });
+      if (with_engine) on_cpu(kEngine, [&] { return time_engine(engine, nss, query, seen[kEngine]); });
     };
     auto reference = [&] {
       if (ref) t[kReferenceWall] = time_spawns(nss, {o.reference, "-e"}, &t[kReference], seen[kReference]);
@@ -363,7 +210,10 @@ void measure(ReapCycle& cycle, ReapCycle* other, bool with_engine, const Namespa
       spawn(), reference(), dumps(), turns();
     }
     if (r == 0) continue;  // warm-up
-    for (int i = 0; i < kItems; ++i) m.ms[i][r - 1] = t[i];
+    for (int i = 0; i < kItems; ++i) {
+      m.ms[i][r - 1] = t[i];
+      m.cpu_ms[i][r - 1] = cpu[i];
+    }
     m.rounds = r;
   }
   m.note_load(m.load_after);
@@ -377,7 +227,7 @@ void expect_seen(Measured& m, const std::string& what, const Seen& seen, uint64_
 
 void spread_body(const Namespaces& nss, uint64_t sockets, const Options& o, Measured& m) {
   const Config config = load_config("established");
-  const ScanQuery query = compile_query(config);
+  const ScanQuery query = query_of(config);
   Seen seen[kItems];
   time_dumps(nss, query, seen[kDumps]);  // the bench's scanners' buffers go into the baseline
   m.rss_before = status_kib("VmRSS");
@@ -402,7 +252,7 @@ void spread_body(const Namespaces& nss, uint64_t sockets, const Options& o, Meas
 
 void empty_body(const Namespaces& nss, const Options& o, Measured& m) {
   const Config skip = load_config("established"), forced = load_config("established, time-wait");
-  const ScanQuery query = compile_query(skip);
+  const ScanQuery query = query_of(skip);
   double forced_open_ms = 0;
   ReapCycle skip_cycle = open_cycle(skip, nss, m.open_ms), forced_cycle = open_cycle(forced, nss, forced_open_ms);
   Seen seen[kItems];
@@ -428,7 +278,7 @@ Phase spread_phase(int k, const Options& o, const std::string& dir) {
   std::fprintf(stderr, "netns_scan_bench: %ld sockets over %d namespaces\n", 2 * o.connections, k);
   Phase phase{k, nullptr};
   {
-    Namespaces nss = make_namespaces(k, 'l');
+    Namespaces nss = make_namespaces(k, 'l', g_stop);
     ConnMassLoad load(names_of(nss), o.connections, dir, g_stop);
     if (!g_stop)
       phase.m = run_forked<Measured>(
@@ -443,8 +293,8 @@ Phase empty_phase(const Options& o, const std::string& dir) {
   std::fprintf(stderr, "netns_scan_bench: %d empty namespaces, %ld sockets in another\n", o.empty, 2 * o.connections);
   Phase phase{0, nullptr};
   {
-    Namespaces loaded = make_namespaces(1, 'l');
-    Namespaces nss = make_namespaces(o.empty, 'e');
+    Namespaces loaded = make_namespaces(1, 'l', g_stop);
+    Namespaces nss = make_namespaces(o.empty, 'e', g_stop);
     ConnMassLoad load(names_of(loaded), o.connections, dir, g_stop);
     if (!g_stop) phase.m = run_forked<Measured>([&](Measured& m) { empty_body(nss, o, m); }, g_stop);
   }
@@ -490,16 +340,17 @@ void print_spread(const std::vector<Phase>& phases, const Options& o) {
                 ref ? ratio(turn.median, wall.median).c_str() : "n/a", m.hwm, m.load_before, m.load_after);
   }
   std::printf(
-      "\nWhere a turn's time goes, ms per turn, min / median / max (differences round by round):\n\n"
-      "| K | tcpreap's dumps alone | dumps into an engine | engine = that - dumps | "
-      "cycle's own = turn - that | cycle's own per namespace, us |\n|---|---|---|---|---|---|\n");
+      "\nWhere a turn's time goes: CPU time of the measuring thread (user + kernel), ms per turn, min / median / "
+      "max; differences taken round by round.\n\n| K | tcpreap's dumps alone | dumps into an engine | "
+      "engine = that - dumps | turn | cycle's own = turn - engine | cycle's own per namespace, us |\n"
+      "|---|---|---|---|---|---|---|\n");
   for (const Phase& p : phases) {
     const Measured& m = *p.m;
-    const Stats own = stats_of(paired_difference(m.series(kTurn), m.series(kEngine)));
-    std::printf("| %d | %s | %s | %s | %s | %.0f |\n", p.k, format(stats_of(m.series(kDumps))).c_str(),
-                format(stats_of(m.series(kEngine))).c_str(),
-                format(stats_of(paired_difference(m.series(kEngine), m.series(kDumps)))).c_str(), format(own).c_str(),
-                own.median * 1e3 / p.k);
+    const Stats own = stats_of(paired_difference(m.cpu_series(kTurn), m.cpu_series(kEngine)));
+    std::printf("| %d | %s | %s | %s | %s | %s | %.0f |\n", p.k, format(stats_of(m.cpu_series(kDumps))).c_str(),
+                format(stats_of(m.cpu_series(kEngine))).c_str(),
+                format(stats_of(paired_difference(m.cpu_series(kEngine), m.cpu_series(kDumps)))).c_str(),
+                format(stats_of(m.cpu_series(kTurn))).c_str(), format(own).c_str(), own.median * 1e3 / p.k);
   }
   std::printf(
       "\n| K | add_namespace, ms per ns | entries decided | RSS before the cycle, KiB | peak RSS with it, KiB "
@@ -514,18 +365,20 @@ void print_empty(const Measured& m, const Options& o) {
   std::printf(
       "\n%d empty namespaces, the host holding %ld sockets in another one; ms per turn over all %d, "
       "min / median / max of %d rounds; load (1 min) %s -> %s\n\n"
-      "| over the %d empty namespaces | ms per turn | us per namespace (median) |\n|---|---|---|\n",
+      "| over the %d empty namespaces | ms per turn | us per namespace (median) | CPU ms per turn (median) |\n"
+      "|---|---|---|---|\n",
       o.empty, 2 * o.connections, o.empty, o.rounds, m.load_before, m.load_after, o.empty);
-  auto row = [&](const char* what, const std::vector<double>& v) {
+  auto row = [&](const char* what, const std::vector<double>& v, std::optional<Item> cpu) {
     const Stats s = stats_of(v);
-    std::printf("| %s | %s | %.0f |\n", what, format(s).c_str(), s.median * 1e3 / o.empty);
+    std::printf("| %s | %s | %.0f | %s |\n", what, format(s).c_str(), s.median * 1e3 / o.empty,
+                cpu ? number(stats_of(m.cpu_series(*cpu)).median).c_str() : "-");
   };
-  row("turn, counters skip them (state established)", m.series(kTurn));
-  row("turn, dumped (established + time-wait: the counters cannot answer)", m.series(kOtherTurn));
-  row("tcpreap's dumps alone (established)", m.series(kDumps));
+  row("turn, counters skip them (state established)", m.series(kTurn), kTurn);
+  row("turn, dumped (established + time-wait: the counters cannot answer)", m.series(kOtherTurn), kOtherTurn);
+  row("tcpreap's dumps alone (established)", m.series(kDumps), kDumps);
   if (o.reference.empty()) return;
-  row("reference dumps, in-process (established)", m.series(kReference));
-  row("reference wall - spawn", paired_difference(m.series(kReferenceWall), m.series(kSpawn)));
+  row("reference dumps, in-process (established)", m.series(kReference), std::nullopt);
+  row("reference wall - spawn", paired_difference(m.series(kReferenceWall), m.series(kSpawn)), std::nullopt);
 }
 
 bool parse_number(std::string_view text, long& out) {
