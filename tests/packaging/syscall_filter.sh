@@ -56,3 +56,19 @@ trace_calls_after_exec() {
       s = substr($0, RSTART + 5, RLENGTH - 5); sub(/ resumed>$/, "", s); print s
     }' "$1" | sort -u
 }
+
+# install_unit_copy TMP BIN SRC: the unit as the package installs it, in TMP,
+# naming a copy of this build's daemon (one any user may run) and a copy of
+# the shipped config; its path in $unit. Fails on a placeholder left.
+install_unit_copy() {
+  chmod 755 "$1"
+  install -m 755 "$2" "$1/tcpreapd"
+  install -m 644 "$3/config/tcpreap.yaml" "$1/tcpreap.yaml"
+  unit=$1/tcpreapd.service
+  sed -e "s|@TCPREAPD@|$1/tcpreapd|g" -e "s|@TCPREAP_CONFIG@|$1/tcpreap.yaml|g" \
+    "$3/systemd/tcpreapd.service.in" >"$unit"
+  if grep -n '@[A-Z_]*@' "$unit"; then
+    echo "FAIL: placeholders left in the unit" >&2
+    exit 1
+  fi
+}

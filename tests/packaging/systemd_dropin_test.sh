@@ -59,12 +59,7 @@ fail() {
 # The unit as the package installs it, naming this build's daemon and a
 # copy of the shipped config, with the drop-in where an operator puts it
 # (the unit's .d directory: systemd-analyze reads it beside the unit).
-chmod 755 "$tmp"
-install -m 755 "$bin" "$tmp/tcpreapd"
-install -m 644 "$src/config/tcpreap.yaml" "$tmp/tcpreap.yaml"
-unit=$tmp/tcpreapd.service
-sed -e "s|@TCPREAPD@|$tmp/tcpreapd|g" -e "s|@TCPREAP_CONFIG@|$tmp/tcpreap.yaml|g" \
-  "$src/systemd/tcpreapd.service.in" >"$unit"
+install_unit_copy "$tmp" "$bin" "$src"
 dropin=$src/systemd/all-namespaces.conf
 for page in tcpreapd.8 tcpreap.8 tcpreap.yaml.5; do
   [[ -f $man_dir/$page ]] || fail "$man_dir/$page not built (is scdoc installed?)"

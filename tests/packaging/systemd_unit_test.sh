@@ -44,13 +44,7 @@ fail() {
 
 # The unit as the package installs it, but naming this build's daemon (a
 # copy any user may run) and a copy of the shipped config.
-chmod 755 "$tmp"
-install -m 755 "$bin" "$tmp/tcpreapd"
-install -m 644 "$src/config/tcpreap.yaml" "$tmp/tcpreap.yaml"
-unit=$tmp/tcpreapd.service
-sed -e "s|@TCPREAPD@|$tmp/tcpreapd|g" -e "s|@TCPREAP_CONFIG@|$tmp/tcpreap.yaml|g" \
-  "$src/systemd/tcpreapd.service.in" >"$unit"
-if grep -n '@[A-Z_]*@' "$unit"; then fail "placeholders left in the unit"; fi
+install_unit_copy "$tmp" "$bin" "$src"
 
 # Documentation=man:... is checked by running man(1): give it this build's pages.
 for page in tcpreapd.8 tcpreap.8 tcpreap.yaml.5; do
