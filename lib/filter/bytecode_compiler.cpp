@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "filter/filter_simplifier.h"
+
 // How the kernel runs the program (net/ipv4/inet_diag.c, inet_diag_bc_run):
 // an op is {code, yes, no}; the condition's result picks `yes` or `no` as the
 // number of bytes to jump forward. Landing exactly on the end accepts the
@@ -187,7 +189,8 @@ std::vector<uint8_t> reject_all() {
 
 }  // namespace
 
-Result<std::vector<uint8_t>> compile_bytecode(const SocketFilter& filter) {
+Result<std::vector<uint8_t>> compile_bytecode(const SocketFilter& original) {
+  const SocketFilter filter = simplify(original);
   auto all_of = lower(filter.all_of);
   if (all_of && never_holds(*all_of)) return reject_all();
 

@@ -126,24 +126,42 @@ SocketFilter clauses_of(std::vector<Clause> clauses, Clause all = {}) {
 
 TEST(BytecodeCompiler, ClausesAreAlternativesThatAcceptOnTheFirstThatHolds) {
   // Clause 1: local 2181 and remote in 10/8. Its ops fail to clause 2 (28);
-  // holding, JMP at 24 to the end (36). Clause 2: local 22, fails to reject (40).
+  // holding, JMP at 24 to the end (52). Clause 2: local 22 and remote in
+  // 192.168/16, fails to reject (56).
   EXPECT_EQ(disassemble(compile(clauses_of({{{Condition::local_port(ports("2181"))},
                                              {Condition::remote_prefix(cidr("10.0.0.0/8"))}},
-                                            {{Condition::local_port(ports("22"))}}}))),
+                                            {{Condition::local_port(ports("22"))},
+                                             {Condition::remote_prefix(cidr("192.168.0.0/16"))}}}))),
             "0: 11 yes=8 no=28 port=2181\n"
             "8: 8 yes=16 no=20 10.0.0.0/8 port=-1\n"
-            "24: 1 yes=4 no=12\n"
-            "28: 11 yes=8 no=12 port=22\n");
+            "24: 1 yes=4 no=28\n"
+            "28: 11 yes=8 no=28 port=22\n"
+            "36: 8 yes=16 no=20 192.168.0.0/16 port=-1\n");
 }
 
 TEST(BytecodeCompiler, AllOfComesBeforeTheClauses) {
-  // all_of (remote port 9) fails to reject; then the clauses as above.
+  // all_of (remote port 9) fails to reject (48); then two clauses as above,
+  // the first failing to the second (28), holding to the end (44).
+  EXPECT_EQ(disassemble(compile(clauses_of({{{Condition::local_port(ports("1"))}, {Condition::remote_port(ports("7"))}},
+                                            {{Condition::local_port(ports("2"))}, {Condition::remote_port(ports("8"))}}},
+                                           {{Condition::remote_port(ports("9"))}}))),
+            "0: 12 yes=8 no=48 port=9\n"
+            "8: 11 yes=8 no=20 port=1\n"
+            "16: 12 yes=8 no=12 port=7\n"
+            "24: 1 yes=4 no=20\n"
+            "28: 11 yes=8 no=20 port=2\n"
+            "36: 12 yes=8 no=12 port=8\n");
+}
+
+// The compiler runs filter_simplifier.h first: the program is that of the
+// simplified filter (filter_simplifier_test has the rewrites).
+TEST(BytecodeCompiler, CompilesTheSimplifiedFilter) {
+  // {local 1} or {local 2}, with remote 9: one group, local 1-2.
   EXPECT_EQ(disassemble(compile(clauses_of({{{Condition::local_port(ports("1"))}}, {{Condition::local_port(ports("2"))}}},
                                            {{Condition::remote_port(ports("9"))}}))),
-            "0: 12 yes=8 no=32 port=9\n"
-            "8: 11 yes=8 no=12 port=1\n"
-            "16: 1 yes=4 no=12\n"
-            "20: 11 yes=8 no=12 port=2\n");
+            "0: 12 yes=8 no=28 port=9\n"
+            "8: 2 yes=8 no=20 port=1\n"
+            "16: 3 yes=8 no=12 port=2\n");
 }
 
 TEST(BytecodeCompiler, AClauseThatAlwaysHoldsMakesTheAlternativeVacuous) {
@@ -161,7 +179,8 @@ TEST(BytecodeCompiler, ClausesThatNeverHoldDropOut) {
 
 TEST(BytecodeCompiler, RefusesAProgramTooLargeForOneAttribute) {
   AnyOf many;
-  for (int i = 0; i < 5000; ++i) many.push_back(Condition::local_port({static_cast<uint16_t>(i * 2), static_cast<uint16_t>(i * 2 + 1)}));
+  // Ranges that neither overlap nor touch: the simplifier cannot merge them.
+  for (int i = 0; i < 5000; ++i) many.push_back(Condition::local_port({static_cast<uint16_t>(i * 3), static_cast<uint16_t>(i * 3 + 1)}));
   auto r = compile_bytecode(filter_of({many}));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("bytes of bytecode, more than 65531 fit in a request"), std::string::npos)

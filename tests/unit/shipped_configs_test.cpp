@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "config/config_loader.h"
+#include "filter/bytecode_compiler.h"
+#include "net/tcp_state.h"
 
 #ifndef TCPREAP_SOURCE_DIR
 #error "TCPREAP_SOURCE_DIR must be defined"
@@ -127,6 +129,32 @@ TEST(ShippedConfigs, TheRetransmissionsOnlyExampleNeverReapsIdleConnections) {
   for (const Policy& p : c.policies) {
     EXPECT_FALSE(p.dead_when.silent_for) << p.name;
     EXPECT_TRUE(p.dead_when.unacked_for) << p.name;
+  }
+}
+
+// The kernel runs a config's program on every socket of every turn's walk.
+// Bounds in bytes (an op is 4, a port test 8): the default asks for states
+// only, so no program; the ZooKeeper example's three policies are five port
+// tests, 2181 once for two policies (68 bytes before filter_simplifier.h),
+// with a 4-byte jump after each of the first four.
+TEST(ShippedConfigs, EachCompilesToAKernelProgramNoLongerThanItsBound) {
+  struct Shipped {
+    const char* file;
+    size_t max_bytes;
+    uint32_t states;
+  };
+  const uint32_t established = 1u << 1, close_wait = 1u << 8, fin_wait1 = 1u << 4, last_ack = 1u << 9;
+  for (const Shipped& s : {Shipped{"config/tcpreap.yaml", 0, established | close_wait},
+                           Shipped{"config/examples/zookeeper.yaml", 5 * 8 + 4 * 4, established | close_wait},
+                           Shipped{"config/examples/retransmissions-only.yaml", 0,
+                                   established | close_wait | fin_wait1 | last_ack}}) {
+    SCOPED_TRACE(s.file);
+    const SocketFilter f = load(s.file).scan_filter();
+    auto program = compile_bytecode(f);
+    ASSERT_TRUE(program.ok()) << program.error().message();
+    EXPECT_LE(program->size(), s.max_bytes);
+    // Never ~0: that also walks the bind hash (6.8+).
+    EXPECT_EQ(f.states.kernel_mask(), s.states);
   }
 }
 
