@@ -424,11 +424,17 @@ TEST_P(FilterParityTest, PoliciesMatchWhatTheKernelKeeps) {
   unfiltered.any_clause.clear();
   auto everything = scan_sockets(*fixture_->scanner, compile_query(unfiltered));
   auto kernel = by_identity(scan_sockets(*fixture_->scanner, compile_query(c.filter)));
+  // A request socket can be gone for a moment (its handshake timed out, the
+  // client's next SYN not yet in) once the suite has run past ~63 s, as it
+  // does on a loaded machine: only a socket the scans before and after
+  // both list is one the filter dropped.
+  auto after = by_identity(scan_sockets(*fixture_->scanner, compile_query(unfiltered)));
   std::map<std::string, TcpSocket> decided;
   for (const auto& s : everything)
     if (by_policies(s)) decided.emplace(identity(s), s);
   for (const auto& [id, s] : decided)
-    EXPECT_TRUE(kernel.count(id)) << "a policy matches what the kernel's filter drops: " << describe(s);
+    EXPECT_TRUE(kernel.count(id) || !after.count(id))
+        << "a policy matches what the kernel's filter drops: " << describe(s);
   if (c.policies.size() == 1) {
     for (const auto& [id, s] : kernel)
       EXPECT_TRUE(decided.count(id)) << "the kernel keeps what the policy does not match: " << describe(s);
