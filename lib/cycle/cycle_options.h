@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "config/config.h"
+#include "decide/decision_engine.h"
 #include "verify/liveness_prober.h"
 
 namespace tcpreap {
@@ -20,6 +21,10 @@ struct CycleOptions {
   // can), prober_unavailable() says why, and every probe attempt is
   // `failed` - which never makes a socket dead.
   bool probes_optional = false;
+  // Which sockets a turn's entries hold (DecisionEngine::Retain): all of
+  // them for a command that prints them; the daemon needs only those it
+  // may act on or count.
+  DecisionEngine::Retain retain = DecisionEngine::Retain::kAll;
 };
 
 // Whether some policy of `config` verifies its peers.

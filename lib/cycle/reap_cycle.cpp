@@ -66,7 +66,9 @@ Result<ReapCycle> ReapCycle::open(Config config, CycleOptions options) {
 }
 
 ReapCycle ReapCycle::open_empty(Config config, CycleOptions options) {
-  return ReapCycle(std::move(options), DecisionEngine(std::move(config)));
+  DecisionEngine engine(std::move(config));
+  engine.set_retain(options.retain);
+  return ReapCycle(std::move(options), std::move(engine));
 }
 
 std::optional<uint32_t> ReapCycle::find_namespace(const NetnsId& id) const {

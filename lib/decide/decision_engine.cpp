@@ -119,6 +119,12 @@ std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
     d.threshold = dead->threshold;
   }
   d.verdict = Verdict::kAlive;  // until finish_scan() weighs confirm
+  if (retain_ == Retain::kActionable && d.reason == DeadReason::kNone && !policy.per_peer_limit) {
+    // Nothing can make it anything but alive this scan: settled now. A
+    // dump that restarts lists it again, which settles it the same way.
+    settle(s, d);
+    return std::nullopt;
+  }
   entries_.push_back({s, d, slot_});
   return std::nullopt;
 }
@@ -328,47 +334,48 @@ std::optional<DecisionEngine::Clock::time_point> DecisionEngine::next_verify_due
   return next;
 }
 
+void DecisionEngine::settle(const TcpSocket& s, Decision& d) {
+  const std::string& name = config_.policies[static_cast<size_t>(d.policy)].name;
+  auto [it, fresh] = history_.try_emplace(s.cookie);
+  History& h = it->second;
+  if (h.gone_unconfirmed) {
+    ++probe_counters_.failed;  // a probe found it gone, and here it is
+    h.gone_unconfirmed = false;
+  }
+  if (fresh || h.policy != name) {
+    h = History{};
+    h.state = s.state;
+    h.state_since = now_;
+    h.policy = name;
+  } else if (h.state != s.state) {
+    h.state = s.state;
+    h.state_since = now_;
+  }
+  const bool outstanding = has_outstanding(d.figures);
+  if (outstanding && !h.outstanding) h.outstanding_since = now_;
+  h.outstanding = outstanding;
+  h.last_scan = scan_;
+  h.dead_scans = d.reason == DeadReason::kNone ? 0 : h.dead_scans + 1;
+  d.dead_scans = h.dead_scans;
+  const auto& verify_policy = config_.policies[static_cast<size_t>(d.policy)].verify;
+  bool verified = false;
+  if (d.reason == DeadReason::kNone) {
+    d.verdict = Verdict::kAlive;
+  } else if (d.dead_scans < d.confirm) {
+    d.verdict = Verdict::kSuspect;
+  } else if (verify_policy && verifiable(d.reason)) {
+    verify(*verify_policy, h, d);
+    verified = true;
+  } else {
+    d.verdict = Verdict::kDead;
+  }
+  if (!verified) stop_verifying(h, d.reason == DeadReason::kNone);
+  if (d.verdict != Verdict::kDead) h.released = false;  // dead again later: counted anew
+}
+
 const std::vector<DecisionEngine::Entry>& DecisionEngine::finish_scan() {
   apply_per_peer_limits();
-  for (Entry& e : entries_) {
-    const std::string& name = config_.policies[static_cast<size_t>(e.decision.policy)].name;
-    auto [it, fresh] = history_.try_emplace(e.socket.cookie);
-    History& h = it->second;
-    if (h.gone_unconfirmed) {
-      ++probe_counters_.failed;  // a probe found it gone, and here it is
-      h.gone_unconfirmed = false;
-    }
-    if (fresh || h.policy != name) {
-      h = History{};
-      h.state = e.socket.state;
-      h.state_since = now_;
-      h.policy = name;
-    } else if (h.state != e.socket.state) {
-      h.state = e.socket.state;
-      h.state_since = now_;
-    }
-    const bool outstanding = has_outstanding(e.decision.figures);
-    if (outstanding && !h.outstanding) h.outstanding_since = now_;
-    h.outstanding = outstanding;
-    h.last_scan = scan_;
-    Decision& d = e.decision;
-    h.dead_scans = d.reason == DeadReason::kNone ? 0 : h.dead_scans + 1;
-    d.dead_scans = h.dead_scans;
-    const auto& verify_policy = config_.policies[static_cast<size_t>(d.policy)].verify;
-    bool verified = false;
-    if (d.reason == DeadReason::kNone) {
-      d.verdict = Verdict::kAlive;
-    } else if (d.dead_scans < d.confirm) {
-      d.verdict = Verdict::kSuspect;
-    } else if (verify_policy && verifiable(d.reason)) {
-      verify(*verify_policy, h, d);
-      verified = true;
-    } else {
-      d.verdict = Verdict::kDead;
-    }
-    if (!verified) stop_verifying(h, d.reason == DeadReason::kNone);
-    if (d.verdict != Verdict::kDead) h.released = false;  // dead again later: counted anew
-  }
+  for (Entry& e : entries_) settle(e.socket, e.decision);
   apply_caps();
   apply_probe_caps();
   // Forget the sockets this scan did not see in scope: gone, or no longer matched.

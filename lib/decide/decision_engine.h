@@ -45,6 +45,18 @@ class DecisionEngine {
   // passes 1: a single scan stands for confirm). nullopt: the policies'.
   void override_confirm(std::optional<uint32_t> scans) { confirm_override_ = scans; }
 
+  // Which in-scope sockets finish_scan() returns.
+  //  - kAll (the default; `tcpreap list` and `reap` print them): every one.
+  //  - kActionable (the daemon, which only acts on and counts the rest):
+  //    those that may be suspect, verifying or dead, and every socket of a
+  //    policy with a per-peer limit (ranking a peer's connections needs them
+  //    all). A socket nothing says is dead is settled as alive when
+  //    observed: its history is updated then, and no entry is kept - 280
+  //    bytes per in-scope socket and turn, most of a healthy server's.
+  // Verdicts, history and counters are the same either way.
+  enum class Retain : uint8_t { kAll, kActionable };
+  void set_retain(Retain r) { retain_ = r; }
+
   // One scan: begin, observe every socket, finish.
   void begin_scan(Clock::time_point now);
   // The sockets observed from now on belong to namespace `slot` (0 until
@@ -59,7 +71,8 @@ class DecisionEngine {
   void abandon_namespace();
   // Out of scope and protected sockets are decided at once and not kept:
   // their decision is returned. A socket in scope is kept until
-  // finish_scan() (per-peer limits need the whole scan): nullopt.
+  // finish_scan() (per-peer limits need the whole scan): nullopt. With
+  // Retain::kActionable, one nothing says is dead is settled at once.
   //
   // A dump is not a snapshot: a socket that moves between the kernel's hash
   // chains while they are walked can be listed twice. A socket whose cookie
@@ -172,12 +185,17 @@ class DecisionEngine {
   // The verdict of a socket its policy verifies, found dead by silence on
   // `confirm` scans: kVerifying or kDead, with d.probe filled in.
   void verify(const Verify& v, History& h, Decision& d);
+  // Brings the socket's history up to this scan and gives `d`, which
+  // observe() filled in and per-peer limits may have changed, its verdict:
+  // alive, suspect, verifying or dead (before the caps).
+  void settle(const TcpSocket& s, Decision& d);
   // Ends a verification (the socket is not verifying any more); `alive`:
   // nothing says it is dead, so a probe still outstanding was answered.
   void stop_verifying(History& h, bool alive);
 
   Config config_;
   std::optional<uint32_t> confirm_override_;
+  Retain retain_ = Retain::kAll;
   std::unordered_map<uint64_t, History> history_;
   std::vector<Entry> entries_;
   CookieSet seen_;  // this scan's cookies

@@ -187,6 +187,9 @@ std::optional<std::vector<sock_filter>> compile_capture_program(std::span<const 
   std::unordered_set<Flow, FlowHash> seen;
   for (const Flow& f : flows)
     if (seen.insert(f).second) (f.src.family == Family::kIPv4 ? v4 : v6).push_back(f);
+  // Exact flows take 7 (IPv4) or 19 (IPv6) instructions each: a probe round
+  // of 100 000 sockets would assemble 700 000 only to refuse them.
+  if (match == CaptureMatch::kExactFlows && 7 * v4.size() + 19 * v6.size() > BPF_MAXINSNS) return std::nullopt;
   std::vector<sock_filter> code = assemble(v4, v6, match, direction);
   if (code.size() > BPF_MAXINSNS) return std::nullopt;
   return code;

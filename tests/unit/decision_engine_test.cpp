@@ -86,7 +86,7 @@ TEST(DecisionEngine, ConfirmNeedsConsecutiveScans) {
 
 TEST(DecisionEngine, ConfirmOverrideLetsOneScanStandForAll) {
   Engine e(config_of({policy("zk", silent(60s), 3)}));
-  e.engine().override_confirm(1);
+  e.override_confirm(1);
   auto d = e.scan(0s, {kSilent});
   EXPECT_EQ(d[0].verdict, Verdict::kDead);
   EXPECT_EQ(d[0].confirm, 1u);
@@ -218,7 +218,7 @@ TEST(DecisionEngine, ReloadKeepsHistoryWhileThePolicyKeepsItsName) {
   e.scan(0s, {kSilent, {.cookie = 2, .remote_port = 1, .last_data_recv = 200'000, .last_ack_recv = 200'000}});
   Policy renamed = policy("other", silent(60s), 3);
   renamed.match.remote_ports = {{1, 1}};
-  e.engine().reload(config_of({renamed, policy("zk", silent(60s), 3)}));
+  e.reload(config_of({renamed, policy("zk", silent(60s), 3)}));
   auto d = e.scan(10s, {kSilent, {.cookie = 2, .remote_port = 1, .last_data_recv = 210'000, .last_ack_recv = 210'000}});
   EXPECT_EQ(d[0].dead_scans, 2u) << "still decided by 'zk'";
   EXPECT_EQ(d[1].dead_scans, 1u) << "now decided by 'other': starts over";
@@ -335,7 +335,36 @@ TEST(DecisionEngine, ASocketListedTwiceInOneScanCountsOnce) {
 // as many sockets has been made, observing allocates nothing. The first,
 // cold scan is the canary: its growth must be counted, or a zero proves
 // nothing.
+// The daemon's retention: the alive are not kept, unless a per-peer limit
+// needs them to rank a peer's connections; the rest are, in order. (Every
+// case that drives Engine also compares the two retentions' decisions.)
+TEST(DecisionEngine, RetainActionableKeepsOnlyWhatMayBeActedOnOrRanked) {
+  Policy limited = policy("limited", silent(60s));
+  limited.match.local_ports = {{2888, 2888}};
+  limited.per_peer_limit = PerPeerLimit{5, 60s};
+  const Config c = config_of({policy("zk", silent(60s), 2), limited});
+  const std::vector<Sock> socks = {{.cookie = 1},                                                // zk, alive
+                                   {.cookie = 2, .last_data_recv = 200'000, .last_ack_recv = 200'000},  // zk, suspect
+                                   {.cookie = 3, .local_port = 2888},                           // limited, alive
+                                   {.cookie = 4, .local_port = 22}};                            // out of scope
+  for (auto retain : {DecisionEngine::Retain::kAll, DecisionEngine::Retain::kActionable}) {
+    DecisionEngine engine(c);
+    engine.set_retain(retain);
+    engine.begin_scan(Clock::time_point() + 1h);
+    for (const Sock& s : socks) (void)engine.observe(s.make());
+    const auto& kept = engine.finish_scan();
+    std::vector<uint64_t> cookies;
+    for (const auto& e : kept) cookies.push_back(e.socket.cookie);
+    const std::vector<uint64_t> expected =
+        retain == DecisionEngine::Retain::kAll ? std::vector<uint64_t>{1, 2, 3} : std::vector<uint64_t>{2, 3};
+    EXPECT_EQ(cookies, expected);
+    EXPECT_EQ(engine.remembered(), 3u) << "the alive are remembered all the same";
+  }
+}
+
 TEST(DecisionEngine, ObservingAllocatesNothingOnceWarm) {
+  for (auto retain : {DecisionEngine::Retain::kAll, DecisionEngine::Retain::kActionable}) {
+  SCOPED_TRACE(retain == DecisionEngine::Retain::kAll ? "all" : "actionable");
   Engine e(config_of({policy("zk", silent(60s))}));
   std::vector<TcpSocket> socks;
   size_t in_scope = 0;
@@ -346,6 +375,7 @@ TEST(DecisionEngine, ObservingAllocatesNothingOnceWarm) {
     socks.push_back(s.make());
   }
   DecisionEngine& engine = e.engine();
+  engine.set_retain(retain);
   uint64_t allocations[2] = {0, 0};
   for (int round = 0; round < 2; ++round) {
     engine.begin_scan(Clock::time_point() + 1h + round * 10s);
@@ -358,6 +388,7 @@ TEST(DecisionEngine, ObservingAllocatesNothingOnceWarm) {
   EXPECT_GT(allocations[0], 0u) << "the cold scan grows the engine's memory, yet nothing was counted";
   EXPECT_EQ(allocations[1], 0u);
   EXPECT_EQ(engine.remembered(), in_scope);
+  }
 }
 
 }  // namespace

@@ -297,7 +297,7 @@ TEST(DecisionEngineVerify, ConfirmComesFirst) {
   EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
   // The confirm override of the one-shot CLI applies the same way.
   Engine once(config_of({verifying("zk", silent(60s), 3)}));
-  once.engine().override_confirm(1);
+  once.override_confirm(1);
   EXPECT_EQ(once.scan(0s, {kSilent})[0].verdict, Verdict::kVerifying);
 }
 
@@ -359,7 +359,7 @@ TEST(DecisionEngineVerify, ReloadKeepsProbeCountsUnderTheNewVerify) {
   Engine e(config_of({verifying("zk", silent(60s), 1, 3, 5s)}));
   e.scan(0s, {kSilent});
   e.record(1, ProbeResult::kSent, 0s);
-  e.engine().reload(config_of({verifying("zk", silent(60s), 1, 1, 10s)}));
+  e.reload(config_of({verifying("zk", silent(60s), 1, 1, 10s)}));
   EXPECT_EQ(e.due(), 10s) << "the new interval";
   auto d = e.scan(6s, {kSilent});
   EXPECT_EQ(d[0].verdict, Verdict::kVerifying);
@@ -371,7 +371,7 @@ TEST(DecisionEngineVerify, ReloadKeepsProbeCountsUnderTheNewVerify) {
   // Verification dropped by a reload: silence is dead at once.
   Engine f(config_of({verifying("zk", silent(60s))}));
   f.scan(0s, {kSilent});
-  f.engine().reload(config_of({policy("zk", silent(60s))}));
+  f.reload(config_of({policy("zk", silent(60s))}));
   EXPECT_EQ(f.due(), std::nullopt);
   d = f.scan(1s, {kSilent});
   EXPECT_EQ(d[0].verdict, Verdict::kDead);
@@ -383,7 +383,7 @@ TEST(DecisionEngineVerify, AnotherPolicyStartsOver) {
   e.scan(0s, {kSilent});
   e.record(1, ProbeResult::kSent, 0s);
   Policy other = verifying("other", silent(60s));
-  e.engine().reload(config_of({other}));
+  e.reload(config_of({other}));
   auto d = e.scan(1s, {kSilent});
   EXPECT_EQ(d[0].probe, (ProbeState{.wanted = 3, .sent = 0, .failures = 0, .due = true, .since_last_ms = 0}));
 }
