@@ -41,15 +41,20 @@ Duration DecisionEngine::retry_delay(Duration interval, uint8_t failures) {
 DecisionEngine::DecisionEngine(Config config) : config_(std::move(config)) {}
 
 void DecisionEngine::reload(Config config) {
+  // History follows its policy by name to its index in the new config.
+  std::vector<uint32_t> moved(config_.policies.size(), History::kNoPolicy);
+  for (size_t i = 0; i < config_.policies.size(); ++i)
+    for (size_t j = 0; j < config.policies.size(); ++j)
+      if (config.policies[j].name == config_.policies[i].name) moved[i] = static_cast<uint32_t>(j);
   config_ = std::move(config);
   // Probe counts survive; the policy's new verify (or its absence) applies
   // from the next scan on, and to next_verify_due() at once.
   for (auto& entry : history_) {
     History& h = entry.second;  // (clang 14 cannot capture a structured binding)
+    h.policy = h.policy < moved.size() ? moved[h.policy] : History::kNoPolicy;
     if (!h.verifying) continue;
-    auto p = std::find_if(config_.policies.begin(), config_.policies.end(),
-                          [&](const Policy& x) { return x.name == h.policy; });
-    if (p != config_.policies.end() && p->verify)
+    const Policy* p = h.policy != History::kNoPolicy ? &config_.policies[h.policy] : nullptr;
+    if (p && p->verify)
       h.verify_interval = p->verify->interval;
     else
       h.verifying = false;  // the next scan decides it afresh
@@ -108,7 +113,7 @@ std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
 
   // What earlier scans saw: how long in this state, how long outstanding.
   Observed observed;
-  if (auto it = history_.find(s.cookie); it != history_.end() && it->second.policy == policy.name) {
+  if (auto it = history_.find(s.cookie); it != history_.end() && it->second.policy == static_cast<uint32_t>(d.policy)) {
     const History& h = it->second;
     if (h.state == s.state) observed.in_state_ms = ms_between(h.state_since, now_);
     if (h.outstanding) observed.outstanding_ms = ms_between(h.outstanding_since, now_);
@@ -335,18 +340,18 @@ std::optional<DecisionEngine::Clock::time_point> DecisionEngine::next_verify_due
 }
 
 void DecisionEngine::settle(const TcpSocket& s, Decision& d) {
-  const std::string& name = config_.policies[static_cast<size_t>(d.policy)].name;
+  const auto policy = static_cast<uint32_t>(d.policy);
   auto [it, fresh] = history_.try_emplace(s.cookie);
   History& h = it->second;
   if (h.gone_unconfirmed) {
     ++probe_counters_.failed;  // a probe found it gone, and here it is
     h.gone_unconfirmed = false;
   }
-  if (fresh || h.policy != name) {
+  if (fresh || h.policy != policy) {
     h = History{};
     h.state = s.state;
     h.state_since = now_;
-    h.policy = name;
+    h.policy = policy;
   } else if (h.state != s.state) {
     h.state = s.state;
     h.state_since = now_;

@@ -153,14 +153,21 @@ class DecisionEngine {
   const ProbeCounters& probe_counters() const { return probe_counters_; }
 
  private:
+  // Per socket in scope: ~64 bytes (fields ordered to pack), and a hash
+  // node around it.
   struct History {
-    uint32_t dead_scans = 0;
-    uint8_t state = 0;
+    static constexpr uint32_t kNoPolicy = UINT32_MAX;  // its policy went in a reload
     Clock::time_point state_since;
-    bool outstanding = false;  // data or probes outstanding at the last scan
     Clock::time_point outstanding_since;
+    std::optional<Clock::time_point> last_probe;  // or failed attempt; none: a probe is due at once
+    Duration verify_interval{};                   // the policy's verify.interval
     uint64_t last_scan = 0;
-    std::string policy;  // the name of the policy that decided last time
+    uint32_t dead_scans = 0;
+    // The index in config_.policies of the policy that decided last time;
+    // reload() maps it to the new config's by name.
+    uint32_t policy = kNoPolicy;
+    uint8_t state = 0;
+    bool outstanding = false;  // data or probes outstanding at the last scan
     // Verification: reset whenever the socket is neither verifying nor dead
     // after verification; the counts also when a probe is answered.
     uint8_t probes_sent = 0;      // saturating
@@ -168,12 +175,11 @@ class DecisionEngine {
     uint8_t probe_failures = 0;   // consecutive; saturating
     bool verifying = false;       // the last scan's verdict was kVerifying
     bool gone_unconfirmed = false;  // a probe found it gone; a scan seeing it makes that a failure
-    std::optional<Clock::time_point> last_probe;  // or failed attempt; none: a probe is due at once
-    Duration verify_interval{};                   // the policy's verify.interval
     // Dead and let through the caps: counted against reap.max_per_minute
     // already, for as long as it stays dead.
     bool released = false;
   };
+  static_assert(sizeof(History) <= 64, "History is kept for every socket in scope");
 
   int policy_for(const TcpSocket& s) const;
   bool is_protected(const TcpSocket& s) const;
