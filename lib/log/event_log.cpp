@@ -187,7 +187,13 @@ EventLog::Record EventLog::probe_record(const TcpSocket& s, const Decision& d, c
   add_namespace(netns, f);
   if (outcome.errnum != 0) f.push_back(field("TCPREAP_ERRNO", outcome.errnum));
 
-  if (probe_was_sent(outcome.result) || outcome.result == ProbeResult::kGone) {
+  if (outcome.result == ProbeResult::kAnswered) {
+    // Alive, nothing changes: a host with 100 000 idle clients verifies
+    // them all every silent_for, and a line each would flood the journal
+    // (and journald's rate limit could then drop reap records). The turn
+    // says how many answered (TurnReporter); --verbose shows each.
+    r.priority = Priority::kDebug;
+  } else if (probe_was_sent(outcome.result) || outcome.result == ProbeResult::kGone) {
     r.priority = Priority::kInfo;
   } else {
     r.priority = Priority::kWarning;

@@ -109,8 +109,9 @@ class EventLog {
                             const std::optional<SocketOwner>& owner, const NamespaceInfo* netns = nullptr);
 
   // The record probe() would write, before rate limiting. MESSAGE: the
-  // probe_report line. Priority info when the probe went out (sent,
-  // answered, peer-reset) or the socket was gone; warning, rate-limited by
+  // probe_report line. Priority debug when the peer answered (alive: shown
+  // with --verbose only); info when the probe went out unanswered (sent,
+  // peer-reset) or the socket was gone; warning, rate-limited by
   // "probe:<outcome>", when it could not be sent.
   static Record probe_record(const TcpSocket& s, const Decision& d, const Config& c, const ProbeOutcome& outcome,
                              const NamespaceInfo* netns = nullptr);

@@ -64,9 +64,22 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
   auto netns = [&](const DecisionEngine::Entry& e) -> const NamespaceInfo* {
     return e.netns < result.namespaces.size() ? &result.namespaces[e.netns].info : nullptr;
   };
+  std::map<ProbeResult, uint64_t> probed;
   for (const auto& p : result.probes) {
     const auto& e = entries[p.entry];
     log_.probe(e.socket, e.decision, config, p.outcome, netns(e));
+    ++probed[p.outcome.result];
+  }
+  if (!result.probes.empty()) {
+    // One line a turn, the answered (logged at debug) included.
+    std::string line = "probed " + std::to_string(result.probes.size()) + " peer" +
+                       (result.probes.size() == 1 ? "" : "s") + ":";
+    const char* sep = " ";
+    for (const auto& [outcome, n] : probed) {
+      line += sep + std::to_string(n) + " " + probe_result_name(outcome);
+      sep = ", ";
+    }
+    log_.log(EventLog::Priority::kInfo, line);
   }
   for (const auto& r : result.reaps) {
     const auto& e = entries[r.entry];

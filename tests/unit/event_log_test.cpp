@@ -326,16 +326,22 @@ TEST(EventLogJournal, ProbeFields) {
   no_answer.errnum = ETIMEDOUT;
   no_answer.detail = "no answer to 4 SYN(s) in 2050 ms";
   h.log.probe(v4_socket(), verifying(), c, no_answer);
-  ASSERT_EQ(h.journal.size(), 2u);
-  EXPECT_THAT(h.journal[0],
+  // Answered: alive, debug, written with --verbose only.
+  ASSERT_EQ(h.journal.size(), 1u);
+  Harness verbose(LogTarget::kJournal, true);
+  verbose.log.probe(v6_socket(), d, c, answered);
+  verbose.log.probe(v4_socket(), verifying(), c, no_answer);
+  ASSERT_EQ(verbose.journal.size(), 2u);
+  EXPECT_EQ(verbose.journal[1], h.journal[0]);
+  EXPECT_THAT(verbose.journal[0],
               ElementsAre("MESSAGE=probe 3/3     [fd00::1]:2181 <- [fd00::2]:40000                 "
                           "zookeeper-clients: silent 31.0s >= 30s: answered: alive",
-                          "PRIORITY=6", "SYSLOG_IDENTIFIER=tcpreapd", "TCPREAP_ACTION=probe",
+                          "PRIORITY=7", "SYSLOG_IDENTIFIER=tcpreapd", "TCPREAP_ACTION=probe",
                           "TCPREAP_POLICY=zookeeper-clients", "TCPREAP_REASON=silent", "TCPREAP_LOCAL=[fd00::1]:2181",
                           "TCPREAP_REMOTE=[fd00::2]:40000", "TCPREAP_PROBE=3/3", "TCPREAP_OUTCOME=answered",
                           "TCPREAP_LAST_RECV_MS=31000", "TCPREAP_UNACKED=0", "TCPREAP_RETRANSMITS=0",
                           "TCPREAP_THRESHOLD_MS=30000", "TCPREAP_COOKIE=18446744073709551615"));
-  EXPECT_THAT(h.journal[1],
+  EXPECT_THAT(h.journal[0],
               ElementsAre("MESSAGE=probe FAILED  10.0.0.1:2181 <- 10.0.0.2:40000                   "
                           "zookeeper-clients: silent 31.0s >= 30s: no-answer: no answer to 4 SYN(s) in 2050 ms",
                           "PRIORITY=4", "SYSLOG_IDENTIFIER=tcpreapd", "TCPREAP_ACTION=probe",
