@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "config/config_loader.h"
 #include "decide/decided_scan.h"
 #include "diag/socket_scanner.h"
+#include "netns/dump_families.h"
 #include "program/command_config.h"
 #include "program/command_line.h"
 #include "program/exit_codes.h"
@@ -275,6 +277,7 @@ struct ListedNamespace {
   TargetNamespace target;
   std::vector<uint8_t> policies;  // one flag per policy (match.namespaces); empty without --config
   bool skipped = false;           // -A: could not be entered or scanned; said once
+  std::optional<FamilyDumpGate> gate;  // its TCP counters, opened at the first scan that could use them
 };
 
 // The namespaces to list: the own (its identity only needed to judge
@@ -291,13 +294,13 @@ Result<std::vector<ListedNamespace>> namespaces_to_list(const ListOptions& opts,
         if (!id) return id.error().wrap("finding this process's network namespace");
         own.id = id->id;
       }
-      out.push_back({{std::move(own), SocketMaker::here()}, {}, false});
+      out.push_back({{std::move(own), SocketMaker::here()}, {}, false, std::nullopt});
       break;
     }
     case NamespaceChoice::Mode::kOne: {
       auto one = named_namespace(opts.namespaces.name);
       if (!one) return one.error();
-      out.push_back({std::move(*one), {}, false});
+      out.push_back({std::move(*one), {}, false, std::nullopt});
       break;
     }
     case NamespaceChoice::Mode::kAll: {
@@ -308,7 +311,7 @@ Result<std::vector<ListedNamespace>> namespaces_to_list(const ListOptions& opts,
       if (config) scope.exclude = config->namespaces.exclude;
       for (NetnsEntry& e : found->namespaces) {
         if (!scope.scans(e.name, e.id)) continue;
-        out.push_back({target_of(std::move(e)), {}, false});
+        out.push_back({target_of(std::move(e)), {}, false, std::nullopt});
       }
       break;
     }
@@ -339,12 +342,14 @@ class Lister {
   // Every socket, no verdicts.
   Status list_plain(Printer& printer) {
     for (ListedNamespace& n : namespaces_) {
+      const DumpFamilies families = families_to_dump(n);
+      if (!families.any()) continue;
       auto scanner = open_scanner(n);
       if (!scanner) return scanner.error();
       if (!*scanner) continue;
       printer.begin_namespace();
       PlainSink sink(printer, shown(n));
-      if (auto stats = (*scanner)->scan(query_, sink); !stats) {
+      if (auto stats = (*scanner)->scan(query_, sink, families); !stats) {
         printer.abandon_namespace();
         if (Status s = skip(n, stats.error()); !s) return s;
       }
@@ -369,13 +374,15 @@ class Lister {
       ListedNamespace& n = namespaces_[slot];
       const bool any_policy = std::any_of(n.policies.begin(), n.policies.end(), [](uint8_t f) { return f != 0; });
       if (!any_policy && (opts_.only_matched || opts_.only_dead)) continue;  // nothing here could be shown
+      const DumpFamilies families = families_to_dump(n);
+      if (!families.any()) continue;
       auto scanner = open_scanner(n);
       if (!scanner) return scanner.error();
       if (!*scanner) continue;
       current = shown(n);
       if (printer) printer->begin_namespace();
       engine.begin_namespace(static_cast<uint32_t>(slot), n.policies);
-      if (auto stats = observe_dump(**scanner, query_, engine, hooks); !stats) {
+      if (auto stats = observe_dump(**scanner, query_, engine, hooks, families); !stats) {
         if (printer) printer->abandon_namespace();
         if (Status s = skip(n, stats.error()); !s) return s.error();
       }
@@ -390,6 +397,16 @@ class Lister {
  private:
   const NamespaceInfo* shown(const ListedNamespace& n) const {
     return opts_.namespaces.named() ? &n.target.info : nullptr;
+  }
+
+  // The families of the query worth dumping in `n` (netns/dump_families.h,
+  // as the daemon decides it); none: nothing to dump there. The counters are
+  // opened only for states they count: otherwise the answer is both anyway.
+  DumpFamilies families_to_dump(ListedNamespace& n) {
+    const StateSet states = query_.filter().states;
+    if (n.skipped || query_.dumps().empty() || !in_use_counts(states)) return DumpFamilies::both();
+    if (!n.gate) n.gate.emplace(FamilyDumpGate::open(n.target.maker));
+    return query_.families() & n.gate->families_to_dump(states);
   }
 
   // A scanner made inside the namespace; nullopt for one -A skips.

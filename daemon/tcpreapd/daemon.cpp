@@ -116,6 +116,11 @@ class Daemon {
   SourcePtr timer_;
   SourcePtr signals_[3];
   DescriptorReserve reserve_{kDescriptorReserve};
+  // Memory fail() frees before it speaks: out of memory, the line saying so
+  // needs some. (A turn's big allocations used to fail first and leave
+  // small ones possible; with less kept per socket, the last byte can go to
+  // a small one, and the log line would find nothing left.)
+  std::unique_ptr<char[]> memory_reserve_ = std::make_unique<char[]>(64 * 1024);
   // When the last turn began: a reload reckons the next one from it anew.
   std::optional<Clock::time_point> last_turn_start_;
 };
@@ -223,6 +228,7 @@ int Daemon::guarded(const char* where, Body&& body) noexcept {
 // Ends the loop with kFailure after an exception in `where`. Saying so may
 // itself throw (std::bad_alloc): then a fixed line goes to stderr.
 int Daemon::fail(const char* where, const char* what) noexcept {
+  memory_reserve_.reset();
   try {
     log_.log(EventLog::Priority::kError, std::string("internal error in ") + where + ": " + what + "; exiting with status " +
                                              std::to_string(exit_code::kFailure));

@@ -42,10 +42,8 @@ Result<Reaper> open_reaper(ReapMethod how, const SocketMaker& maker) {
 Result<NamespaceTools> NamespaceTools::open(const Config& config, const CycleOptions& options, SocketMaker maker) {
   auto scanner = SocketScanner::open(maker);
   if (!scanner) return scanner.error();
-  NamespaceTools tools(options, std::move(maker), std::move(*scanner));
-  // Only an optimisation: without the counters every turn dumps.
-  auto count = tools.maker_.foreign() ? TcpSocketCount::open_in(tools.maker_.netns_fd()) : TcpSocketCount::open_here();
-  if (count) tools.count_.emplace(std::move(*count));
+  FamilyDumpGate gate = FamilyDumpGate::open(maker);
+  NamespaceTools tools(options, std::move(maker), std::move(*scanner), std::move(gate));
   // Opened before anything is scanned: a missing capability is said once,
   // up front, not once per socket.
   if (!options.dry_run && !config.dry_run) {
@@ -91,12 +89,6 @@ void NamespaceTools::commit_reload(Reload r) {
     reaper_ = std::move(r.reaper);
     reaper_method_ = r.reaper_method;
   }
-}
-
-bool NamespaceTools::nothing_to_dump(StateSet states) const {
-  if (!count_ || !in_use_counts(states)) return false;
-  auto n = count_->in_use();
-  return n && *n == 0;
 }
 
 bool NamespaceTools::rst_available() const {

@@ -12,8 +12,8 @@
 #include "config/config.h"
 #include "cycle/cycle_options.h"
 #include "diag/socket_scanner.h"
+#include "netns/dump_families.h"
 #include "netns/socket_maker.h"
-#include "netns/tcp_socket_count.h"
 #include "reap/reaper.h"
 #include "verify/liveness_prober.h"
 
@@ -41,11 +41,11 @@ class NamespaceTools {
   void commit_reload(Reload reload);
 
   SocketScanner& scanner() { return scanner_; }
-  // Whether a dump of `states` here would list nothing for sure: the
-  // kernel's per-namespace counters (netns/tcp_socket_count.h) say no TCP
-  // socket is in use and inuse counts every state of `states`. False when
-  // the counters could not be opened or read.
-  bool nothing_to_dump(StateSet states) const;
+  // The families a dump of `states` here must be made for: those the
+  // kernel's per-namespace counters do not find empty (netns/dump_families.h;
+  // none: nothing to dump at all). Both when the counters could not be
+  // opened or read.
+  DumpFamilies families_to_dump(StateSet states) const { return gate_.families_to_dump(states); }
   // Null in a dry run.
   Reaper* reaper() { return reaper_ ? &*reaper_ : nullptr; }
   // Null when no policy verifies, or it could not open (prober_unavailable()).
@@ -59,13 +59,16 @@ class NamespaceTools {
   const SocketMaker& maker() const { return maker_; }
 
  private:
-  NamespaceTools(CycleOptions options, SocketMaker maker, SocketScanner scanner)
-      : options_(std::move(options)), maker_(std::move(maker)), scanner_(std::move(scanner)) {}
+  NamespaceTools(CycleOptions options, SocketMaker maker, SocketScanner scanner, FamilyDumpGate gate)
+      : options_(std::move(options)),
+        maker_(std::move(maker)),
+        scanner_(std::move(scanner)),
+        gate_(std::move(gate)) {}
 
   CycleOptions options_;
   SocketMaker maker_;
   SocketScanner scanner_;
-  std::optional<TcpSocketCount> count_;  // absent: every turn dumps
+  FamilyDumpGate gate_;  // without counters: every turn dumps both families
   std::optional<Reaper> reaper_;
   ReapMethod reaper_method_ = ReapMethod::kAuto;  // what reaper_ was opened for
   std::optional<LivenessProber> prober_;

@@ -40,14 +40,15 @@ struct NamespaceTurn {
   enum class State : uint8_t {
     kScanned,  // dumped
     kNoPolicy, // no policy applies here (match.namespaces): not dumped
-    kEmpty,    // the kernel counts no TCP socket here that the filter could list: not dumped
+    kEmpty,    // the kernel counts no TCP socket here that the filter could list, in
+               // any family it asks for: not dumped (stats.skipped: those families)
     kFailed,   // the dump failed: nothing here was decided or acted on
   };
   uint32_t slot = 0;
   NamespaceInfo info;  // as the cycle held it this turn
   State state = State::kScanned;
   std::optional<Error> error;  // kFailed
-  ScanStats stats;
+  ScanStats stats;  // kScanned: stats.skipped, the families found empty and not dumped
 };
 
 struct CycleResult {

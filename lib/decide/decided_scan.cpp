@@ -23,9 +23,9 @@ class DecidingSink final : public SocketSink {
 }  // namespace
 
 Result<ScanStats> observe_dump(SocketScanner& scanner, const ScanQuery& query, DecisionEngine& engine,
-                               const DecidedScanHooks& hooks) {
+                               const DecidedScanHooks& hooks, DumpFamilies families) {
   DecidingSink sink(engine, hooks);
-  auto stats = scanner.scan(query, sink);
+  auto stats = scanner.scan(query, sink, families);
   if (!stats) engine.abandon_namespace();
   return stats;
 }

@@ -19,10 +19,11 @@ struct DecidedScanHooks {
 
 // One namespace's dump with `query` into the engine's current scan (the
 // caller made begin_scan() and, for one of several namespaces,
-// begin_namespace()). A dump that fails part way is abandoned
+// begin_namespace()), of the families in `families` only (the namespace's
+// FamilyDumpGate says which). A dump that fails part way is abandoned
 // (abandon_namespace()): none of its sockets stay in the scan.
 Result<ScanStats> observe_dump(SocketScanner& scanner, const ScanQuery& query, DecisionEngine& engine,
-                               const DecidedScanHooks& hooks = {});
+                               const DecidedScanHooks& hooks = {}, DumpFamilies families = DumpFamilies::both());
 
 // begin_scan(now), scan with `query`, finish_scan(): the in-scope sockets of
 // the scan with their decisions (the engine's, valid until its next scan).

@@ -43,4 +43,10 @@ Result<ScanQuery> ScanQuery::compile(const SocketFilter& filter) {
   return q;
 }
 
+DumpFamilies ScanQuery::families() const {
+  DumpFamilies f = DumpFamilies::none();
+  for (const Dump& d : dumps_) (d.family == Family::kIPv4 ? f.ipv4 : f.ipv6) = true;
+  return f;
+}
+
 }  // namespace tcpreap

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "filter/socket_filter.h"
+#include "netns/dump_families.h"
 
 namespace tcpreap {
 
@@ -25,6 +26,8 @@ class ScanQuery {
   // IPv4 first, then IPv6: AF_UNSPEC is refused (ENOENT), so each family is
   // its own dump.
   const std::vector<Dump>& dumps() const { return dumps_; }
+  // The families dumps() asks for (none when it asks for nothing).
+  DumpFamilies families() const;
 
  private:
   SocketFilter filter_;

@@ -49,6 +49,7 @@ Status SocketScanner::dump_one(const ScanQuery::Dump& dump, SocketSink& sink, Sc
   hdr.nlmsg_seq = ++seq_;
   std::memcpy(request_.data(), &hdr, sizeof hdr);
   if (auto sent = transport_->send(request_); !sent) return sent.error();
+  ++stats.dumps;
 
   DumpReader reader(hdr.nlmsg_seq, transport_->portid());
   while (true) {
@@ -65,16 +66,19 @@ Status SocketScanner::dump_one(const ScanQuery::Dump& dump, SocketSink& sink, Sc
   return Ok{};
 }
 
-Result<ScanStats> SocketScanner::scan(const ScanQuery& query, SocketSink& sink) {
+Result<ScanStats> SocketScanner::scan(const ScanQuery& query, SocketSink& sink, DumpFamilies families) {
+  ScanStats stats;
+  stats.skipped = query.families().without(families);
+  if (!(query.families() & families).any()) return stats;
   if (!transport_) {
     auto t = opener_();
     if (!t) return t.error();
     transport_ = std::move(*t);
   }
-  ScanStats stats;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
     bool interrupted = false;
     for (const auto& dump : query.dumps()) {
+      if (!families.has(dump.family)) continue;
       if (auto s = dump_one(dump, sink, stats, interrupted); !s) {
         transport_.reset();  // its reply is half read: never reuse it
         return s.error().wrap(std::string("dumping ") + (dump.family == Family::kIPv4 ? "IPv4" : "IPv6") +

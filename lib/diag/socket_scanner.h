@@ -21,6 +21,9 @@ struct ScanStats {
   uint32_t restarts = 0;   // passes abandoned for NLM_F_DUMP_INTR
   uint64_t datagrams = 0;  // over all passes
   uint64_t bytes = 0;
+  uint32_t dumps = 0;      // dump requests sent, over all passes
+  // The query's families left out (netns/dump_families.h): no request sent.
+  DumpFamilies skipped = DumpFamilies::none();
 };
 
 class SocketScanner {
@@ -40,9 +43,10 @@ class SocketScanner {
   // (a failed dump leaves its reply half read: the socket is replaced).
   static Result<SocketScanner> open(TransportOpener opener);
 
-  // One scan: every dump of `query`, each socket passed to `sink`. A dump the
-  // kernel flags inconsistent restarts the scan (sink.on_restart()).
-  Result<ScanStats> scan(const ScanQuery& query, SocketSink& sink);
+  // One scan: every dump of `query` whose family is in `families`, each
+  // socket passed to `sink`. A dump the kernel flags inconsistent restarts
+  // the scan (sink.on_restart()). With no dump left, nothing is sent.
+  Result<ScanStats> scan(const ScanQuery& query, SocketSink& sink, DumpFamilies families = DumpFamilies::both());
 
  private:
   SocketScanner(TransportOpener opener, std::unique_ptr<NetlinkTransport> transport);

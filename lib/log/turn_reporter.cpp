@@ -110,8 +110,10 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
   for (const auto& [policy, n] : deferred) metrics_.probes_deferred(policy, n);
   metrics_.set_connections(suspect, verifying);
   metrics_.set_probe_totals(probes);
-  uint64_t scanned = 0, failed = unopened_namespaces_;
+  uint64_t scanned = 0, failed = unopened_namespaces_, skipped_ipv4 = 0, skipped_ipv6 = 0;
   for (const NamespaceTurn& n : result.namespaces) {
+    skipped_ipv4 += n.stats.skipped.ipv4;
+    skipped_ipv6 += n.stats.skipped.ipv6;
     if (n.state != NamespaceTurn::State::kFailed) {
       ++scanned;
       continue;
@@ -123,6 +125,7 @@ void TurnReporter::turn_succeeded(const CycleResult& result, const Config& confi
                  {"TCPREAP_NETNS=" + n.info.name, "TCPREAP_NETNS_ID=" + n.info.id.to_string()});
   }
   metrics_.set_namespaces(scanned, failed);
+  metrics_.dumps_skipped(skipped_ipv4, skipped_ipv6);
   metrics_.scan_succeeded(seconds, sockets);
   last_sockets_ = sockets;
   last_namespaces_ = result.namespaces.size();

@@ -157,6 +157,13 @@ struct DaemonMetrics::Impl {
       .Register(*registry);
   Gauge& namespaces_scanned = network_namespaces.Add({{"state", "scanned"}});
   Gauge& namespaces_failed = network_namespaces.Add({{"state", "failed"}});
+  Family<Counter>& dumps_skipped = prometheus::BuildCounter()
+      .Name("tcpreap_scan_dumps_skipped_total")
+      .Help("Socket dumps not made, per network namespace and turn, because the kernel's counters "
+            "(sockstat TCP inuse, sockstat6 TCP6 inuse) found no socket of that family there.")
+      .Register(*registry);
+  Counter& dumps_skipped_ipv4 = dumps_skipped.Add({{"family", "ipv4"}});
+  Counter& dumps_skipped_ipv6 = dumps_skipped.Add({{"family", "ipv6"}});
   Gauge& namespaces_restricted = prometheus::BuildGauge()
       .Name("tcpreap_network_namespaces_restricted")
       .Help("1 when namespaces.scan is all but the daemon scans its own network namespace only, for want of "
@@ -332,6 +339,11 @@ void DaemonMetrics::set_sock_destroy_supported(bool supported) { impl_->sock_des
 void DaemonMetrics::set_namespaces(uint64_t scanned, uint64_t failed) {
   impl_->namespaces_scanned.Set(static_cast<double>(scanned));
   impl_->namespaces_failed.Set(static_cast<double>(failed));
+}
+
+void DaemonMetrics::dumps_skipped(uint64_t ipv4, uint64_t ipv6) {
+  impl_->dumps_skipped_ipv4.Increment(static_cast<double>(ipv4));
+  impl_->dumps_skipped_ipv6.Increment(static_cast<double>(ipv6));
 }
 
 void DaemonMetrics::set_namespaces_restricted(bool restricted) { impl_->namespaces_restricted.Set(restricted ? 1 : 0); }

@@ -99,6 +99,10 @@ class DaemonMetrics {
   // the last turn scanned, and those it could not (not entered, or their
   // dump failed).
   void set_namespaces(uint64_t scanned, uint64_t failed);
+  // tcpreap_scan_dumps_skipped_total{family="ipv4"|"ipv6"}: dumps a turn
+  // did not make because the kernel's counters found that family empty in
+  // that namespace (netns/dump_families.h). Both series exist from 0.
+  void dumps_skipped(uint64_t ipv4, uint64_t ipv6);
   // tcpreap_network_namespaces_restricted 1 when namespaces.scan is all
   // but only the own namespace is scanned, for want of privilege.
   void set_namespaces_restricted(bool restricted);

@@ -2,13 +2,17 @@
 // sockets), for the scan benchmark (scan_bench.sh). Run it inside a network
 // namespace of its own: it fills that namespace's socket tables.
 //
-//   conn_mass N [-P NPORTS] [-p BASEPORT] [-r READYFILE]
+//   conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]
 //
 // Layout: NPORTS listeners on 127.0.0.1:BASEPORT.. (default 10 from 20000).
 // Connection i goes to BASEPORT + i % NPORTS from source address 127.1.x.y,
 // 1000 connections per source address; IP_BIND_ADDRESS_NO_PORT lets connect()
 // pick the source port against the whole 4-tuple, so no ephemeral-port
 // exhaustion however large N is.
+// -6: IPv6 instead - listeners on [::1]:BASEPORT.. (IPV6_V6ONLY), every
+// connection from ::1, its port picked by connect() against the 4-tuple: up
+// to the ephemeral range (ip_local_port_range, ~28 000) per listener, so N
+// up to ~28 000 x NPORTS.
 //
 // Processes: without CAP_SYS_RESOURCE the RLIMIT_NOFILE hard limit (~20 000
 // here) caps one process, so the connections are split over worker
@@ -91,6 +95,7 @@ class Fd {
 };
 
 struct Options {
+  bool ipv6 = false;
   long connections = 0;
   int nports = 10;
   int baseport = 20000;
@@ -113,8 +118,16 @@ sockaddr_in ipv4(uint32_t host_order_address, uint16_t port) {
   return a;
 }
 
-Fd tcp_socket() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+sockaddr_in6 ipv6_loopback(uint16_t port) {
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  a.sin6_port = htons(port);
+  return a;
+}
+
+Fd tcp_socket(int family = AF_INET) {
+  Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) fail("socket");
   return fd;
 }
@@ -122,6 +135,19 @@ Fd tcp_socket() {
 std::vector<Fd> open_listeners(const Options& o) {
   std::vector<Fd> listeners;
   for (int p = 0; p < o.nports; ++p) {
+    const auto port = static_cast<uint16_t>(o.baseport + p);
+    if (o.ipv6) {
+      Fd fd = tcp_socket(AF_INET6);
+      set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+      set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+      abort_on_close(fd);
+      const sockaddr_in6 a = ipv6_loopback(port);
+      if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0)
+        fail("bind [::1]:" + std::to_string(port));
+      if (::listen(fd.get(), SOMAXCONN) < 0) fail("listen");
+      listeners.push_back(std::move(fd));
+      continue;
+    }
     Fd fd = tcp_socket();
     set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     abort_on_close(fd);  // inherited by the accepted sockets
@@ -147,6 +173,18 @@ std::vector<Fd> open_connections(long from, long to, const std::vector<Fd>& list
   held.reserve(static_cast<size_t>(2 * (to - from)));
   for (long i = from; i < to; ++i) {
     const auto port = static_cast<int>(i % o.nports);
+    if (o.ipv6) {
+      Fd client = tcp_socket(AF_INET6);
+      abort_on_close(client);
+      const sockaddr_in6 dst = ipv6_loopback(static_cast<uint16_t>(o.baseport + port));
+      if (::connect(client.get(), reinterpret_cast<const sockaddr*>(&dst), sizeof dst) < 0)
+        fail("connect #" + std::to_string(i) + " to [::1]:" + std::to_string(o.baseport + port));
+      Fd server(::accept4(listeners[static_cast<size_t>(port)].get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!server) fail("accept");
+      held.push_back(std::move(client));
+      held.push_back(std::move(server));
+      continue;
+    }
     Fd client = tcp_socket();
     set_option(client, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
     abort_on_close(client);
@@ -251,13 +289,14 @@ void write_ready_file(const std::string& path, const std::string& line) {
 Options parse(int argc, char** argv) {
   Options o;
   int c;
-  while ((c = ::getopt(argc, argv, "P:p:r:")) != -1) switch (c) {
+  while ((c = ::getopt(argc, argv, "6P:p:r:")) != -1) switch (c) {
+      case '6': o.ipv6 = true; break;
       case 'P': o.nports = std::atoi(optarg); break;
       case 'p': o.baseport = std::atoi(optarg); break;
       case 'r': o.ready_file = optarg; break;
-      default: throw std::invalid_argument("usage: conn_mass N [-P NPORTS] [-p BASEPORT] [-r READYFILE]");
+      default: throw std::invalid_argument("usage: conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]");
     }
-  if (optind != argc - 1) throw std::invalid_argument("usage: conn_mass N [-P NPORTS] [-p BASEPORT] [-r READYFILE]");
+  if (optind != argc - 1) throw std::invalid_argument("usage: conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]");
   o.connections = std::atol(argv[optind]);
   if (o.connections < 1 || (o.connections - 1) / kConnectionsPerSource >= kMaxSources)
     throw std::invalid_argument("N must be 1.." + std::to_string(kMaxSources * kConnectionsPerSource));
@@ -358,9 +397,9 @@ int run(const Options& o) {
   char line[512];
   std::snprintf(line, sizeof line,
                 "READY pid=%d connections=%ld sockets=%ld listeners=%d workers=%zu setup_s=%.2f us_per_conn=%.1f "
-                "rss_total_kib=%ld",
+                "rss_total_kib=%ld%s",
                 self, o.connections, 2 * o.connections, o.nports, workers.size(), setup_s,
-                setup_s * 1e6 / static_cast<double>(o.connections), rss);
+                setup_s * 1e6 / static_cast<double>(o.connections), rss, o.ipv6 ? " family=ipv6" : "");
   std::fprintf(stderr, "%s\n", line);
   if (!o.ready_file.empty()) write_ready_file(o.ready_file, line);
 

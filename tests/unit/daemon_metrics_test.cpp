@@ -81,6 +81,8 @@ TEST(DaemonMetrics, StartsAtZero) {
            "tcpreap_scan_errors_total 0",
            "tcpreap_scan_duration_seconds_count 0",
            "tcpreap_sockets_scanned 0",
+           R"(tcpreap_scan_dumps_skipped_total{family="ipv4"} 0)",
+           R"(tcpreap_scan_dumps_skipped_total{family="ipv6"} 0)",
            "tcpreap_last_scan_success_timestamp_seconds 0",
            "tcpreap_probes_sent_total 0",
            "tcpreap_probes_answered_total 0",
@@ -155,7 +157,7 @@ TEST(DaemonMetrics, EveryFamilyFollowsTheNamingConventions) {
       EXPECT_EQ(l.find("port="), std::string::npos) << l;
     }
   }
-  EXPECT_EQ(families, 27 + static_cast<int>(kProcessFamilies.size())) << text;
+  EXPECT_EQ(families, 28 + static_cast<int>(kProcessFamilies.size())) << text;
 }
 
 // A scrape, and text(), have the process's own health too, with the help

@@ -1,5 +1,6 @@
 // The scan loop against a scripted transport: what a namespace cannot make
-// the kernel do on demand (NLM_F_DUMP_INTR, a reply cut off mid-dump).
+// the kernel do on demand (NLM_F_DUMP_INTR, a reply cut off mid-dump), and
+// which requests are sent when the namespace's counters find a family empty.
 
 #include "diag/socket_scanner.h"
 
@@ -9,7 +10,9 @@
 #include <deque>
 #include <functional>
 
+#include "netns/dump_families.h"
 #include "unit/netlink_builder.h"
+#include "unit/scratch_dir.h"
 
 namespace tcpreap {
 namespace {
@@ -203,6 +206,116 @@ TEST(SocketScanner, NoStatesMeansNoDump) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->sockets, 0u);
   EXPECT_TRUE(s.requests.empty());
+}
+
+// The skip end to end: a FamilyDumpGate on counter files (the daemon's and
+// tcpreap list's read /proc's) decides, the scanner sends a request for
+// each family it lets through and none for the others.
+struct CountedNamespace {
+  testing::ScratchDir dir;
+  std::string v4 = dir.file("sockstat", "TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0\n");
+  std::string v6 = dir.file("sockstat6", "TCP6: inuse 0\n");
+  FamilyDumpGate gate = [this] {
+    auto count = TcpSocketCount::open_files(v4, v6, "net:[1]");
+    EXPECT_TRUE(count.ok()) << count.error().message();
+    return FamilyDumpGate(count.ok() ? std::optional<TcpSocketCount>(std::move(*count)) : std::nullopt);
+  }();
+  void set(uint64_t ipv4, uint64_t ipv6) {
+    dir.file("sockstat", "TCP: inuse " + std::to_string(ipv4) + " orphan 0 tw 5 alloc 0 mem 0\n");
+    dir.file("sockstat6", "TCP6: inuse " + std::to_string(ipv6) + "\n");
+  }
+};
+
+std::vector<int> requested_families(const Script& s) {
+  std::vector<int> out;
+  for (const auto& r : s.requests) out.push_back(r.sdiag_family);
+  return out;
+}
+
+TEST(SocketScanner, AFamilyTheCountersFindEmptyIsNotRequested) {
+  CountedNamespace ns;
+  Script s{[](int fam, uint32_t seq) { return one_socket(fam, seq); }, {}, 0};
+  auto scanner = open_scripted(s);
+  SocketFilter f;
+  f.states = StateSet::of(TcpState::kEstablished);
+  const ScanQuery query = query_for(f);
+
+  ns.set(3, 0);  // IPv4 sockets only
+  RecordingSink v4_sink;
+  auto v4 = scanner.scan(query, v4_sink, ns.gate.families_to_dump(f.states));
+  ASSERT_TRUE(v4.ok()) << v4.error().message();
+  EXPECT_THAT(requested_families(s), ::testing::ElementsAre(AF_INET));
+  EXPECT_EQ(v4->dumps, 1u);
+  EXPECT_EQ(v4->skipped, (DumpFamilies{false, true}));
+  EXPECT_THAT(v4_sink.ports, ::testing::ElementsAre(1000 + AF_INET));
+
+  s.requests.clear();
+  ns.set(0, 3);  // IPv6 sockets only
+  RecordingSink v6_sink;
+  auto v6 = scanner.scan(query, v6_sink, ns.gate.families_to_dump(f.states));
+  ASSERT_TRUE(v6.ok()) << v6.error().message();
+  EXPECT_THAT(requested_families(s), ::testing::ElementsAre(AF_INET6));
+  EXPECT_EQ(v6->dumps, 1u);
+  EXPECT_EQ(v6->skipped, (DumpFamilies{true, false}));
+  EXPECT_THAT(v6_sink.ports, ::testing::ElementsAre(1000 + AF_INET6));
+
+  s.requests.clear();
+  ns.set(0, 0);  // nothing: no request at all
+  RecordingSink none_sink;
+  auto none = scanner.scan(query, none_sink, ns.gate.families_to_dump(f.states));
+  ASSERT_TRUE(none.ok()) << none.error().message();
+  EXPECT_TRUE(s.requests.empty());
+  EXPECT_EQ(none->dumps, 0u);
+  EXPECT_EQ(none->skipped, DumpFamilies::both());
+
+  ns.set(2, 2);
+  RecordingSink both_sink;
+  auto both = scanner.scan(query, both_sink, ns.gate.families_to_dump(f.states));
+  ASSERT_TRUE(both.ok()) << both.error().message();
+  EXPECT_THAT(requested_families(s), ::testing::ElementsAre(AF_INET, AF_INET6));
+  EXPECT_EQ(both->dumps, 2u);
+  EXPECT_EQ(both->skipped, DumpFamilies::none());
+}
+
+TEST(SocketScanner, AskingForTimeWaitRequestsBothFamiliesAtZero) {
+  CountedNamespace ns;  // both families at 0 - but TIME-WAIT is not counted
+  Script s{[](int fam, uint32_t seq) { return one_socket(fam, seq); }, {}, 0};
+  auto scanner = open_scripted(s);
+  SocketFilter f;
+  f.states = StateSet::of(TcpState::kEstablished) | StateSet::of(TcpState::kTimeWait);
+  RecordingSink sink;
+  auto stats = scanner.scan(query_for(f), sink, ns.gate.families_to_dump(f.states));
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_THAT(requested_families(s), ::testing::ElementsAre(AF_INET, AF_INET6));
+  EXPECT_EQ(stats->dumps, 2u);
+  EXPECT_EQ(stats->skipped, DumpFamilies::none());
+}
+
+TEST(SocketScanner, OnlyTheQuerysFamiliesCountAsSkipped) {
+  Script s{[](int fam, uint32_t seq) { return one_socket(fam, seq); }, {}, 0};
+  auto scanner = open_scripted(s);
+  SocketFilter f;
+  f.ipv6 = false;  // the query never asks for IPv6
+  RecordingSink sink;
+  auto stats = scanner.scan(query_for(f), sink, DumpFamilies{true, false});
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_THAT(requested_families(s), ::testing::ElementsAre(AF_INET));
+  EXPECT_EQ(stats->skipped, DumpFamilies::none());
+}
+
+TEST(SocketScanner, ARestartDumpsTheSameFamiliesAgain) {
+  int answers = 0;
+  Script s{[&](int fam, uint32_t seq) { return one_socket(fam, seq, answers++ == 0 ? NLM_F_DUMP_INTR : 0); },
+           {},
+           0};
+  auto scanner = open_scripted(s);
+  RecordingSink sink;
+  auto stats = scanner.scan(query_for(SocketFilter{}), sink, DumpFamilies{false, true});
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_THAT(requested_families(s), ::testing::ElementsAre(AF_INET6, AF_INET6));
+  EXPECT_EQ(stats->dumps, 2u);
+  EXPECT_EQ(stats->restarts, 1u);
+  EXPECT_THAT(sink.ports, ::testing::ElementsAre(1000 + AF_INET6));
 }
 
 }  // namespace

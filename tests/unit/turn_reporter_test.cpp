@@ -363,9 +363,14 @@ TEST(TurnReporter, ANamespacesFailedDumpIsItsOwnErrorAndTheReapsNameTheirNamespa
   CycleResult r;
   r.entries = &entries;
   r.reaps = {{0, outcome(ReapResult::kDone, ReapVia::kDestroy)}};
-  r.namespaces.push_back({0, host, NamespaceTurn::State::kScanned, std::nullopt, {}});
+  ScanStats v4_only;  // the host dumped IPv4 only: no IPv6 socket there
+  v4_only.skipped = {false, true};
+  ScanStats neither;  // an empty namespace: nothing dumped
+  neither.skipped = DumpFamilies::both();
+  r.namespaces.push_back({0, host, NamespaceTurn::State::kScanned, std::nullopt, v4_only});
   r.namespaces.push_back({1, pod, NamespaceTurn::State::kScanned, std::nullopt, {}});
   r.namespaces.push_back({2, gone, NamespaceTurn::State::kFailed, Error(EMFILE, "opening a socket"), {}});
+  r.namespaces.push_back({3, gone, NamespaceTurn::State::kEmpty, std::nullopt, neither});
   h.reporter.set_unopened_namespaces(2);
   h.turn(r);
   const auto lines = h.err.lines();
@@ -373,12 +378,14 @@ TEST(TurnReporter, ANamespacesFailedDumpIsItsOwnErrorAndTheReapsNameTheirNamespa
   EXPECT_NE(lines[0].find(" in netns cni-42 net:[4026532174]"), std::string::npos) << lines[0];
   EXPECT_EQ(lines[1], "tcpreapd: scan failed: " + Error(EMFILE, "opening a socket").message());
   const std::string text = h.metrics.text();
-  EXPECT_TRUE(has_line(text, R"(tcpreap_network_namespaces{state="scanned"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_network_namespaces{state="scanned"} 3)")) << text;
   EXPECT_TRUE(has_line(text, R"(tcpreap_network_namespaces{state="failed"} 3)")) << text;
   EXPECT_TRUE(has_line(text, R"(tcpreap_scan_errors_by_cause_total{cause="descriptors"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_scan_dumps_skipped_total{family="ipv4"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(tcpreap_scan_dumps_skipped_total{family="ipv6"} 2)")) << text;
   // The turn as a whole succeeded.
   EXPECT_TRUE(has_line(text, "tcpreap_scan_errors_total 0")) << text;
-  EXPECT_EQ(h.reporter.status_line(false), "last scan: 10 sockets in 3 namespaces in 12 ms, 0 suspect, 0 verifying; 1 reaped");
+  EXPECT_EQ(h.reporter.status_line(false), "last scan: 10 sockets in 4 namespaces in 12 ms, 0 suspect, 0 verifying; 1 reaped");
 }
 
 TEST(TurnReporter, SaysTheNoticeAfterTheActionsThenCountsTheTurnInADebugLine) {
