@@ -78,12 +78,17 @@ void DecisionEngine::begin_namespace(uint32_t slot, std::span<const uint8_t> pol
 }
 
 void DecisionEngine::abandon_namespace() {
+  // Its sockets kept for finish_scan() are forgotten for this scan: listed
+  // again (a restarted dump) they count afresh; if not, finish_scan() drops
+  // their history, which then starts over. Those settled as alive already
+  // stay settled.
+  for (size_t i = slot_start_; i < entries_.size(); ++i)
+    if (auto it = history_.find(entries_[i].socket.cookie); it != history_.end()) it->second.last_scan = 0;
   entries_.resize(slot_start_);
-  // The set cannot forget single cookies: rebuilt from what stays. Sockets
-  // of earlier namespaces decided at once (out of scope) are not kept in it,
-  // which only matters for a cookie listed in two namespaces - never.
+  // The set (sockets decided at once) cannot forget single cookies. Those of
+  // earlier namespaces go too, which only matters for a cookie listed in two
+  // namespaces - never.
   seen_.clear();
-  for (const Entry& e : entries_) seen_.insert(e.socket.cookie);
 }
 
 int DecisionEngine::policy_for(const TcpSocket& s) const {
@@ -100,21 +105,31 @@ bool DecisionEngine::is_protected(const TcpSocket& s) const {
 }
 
 std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
-  if (!seen_.insert(s.cookie)) return std::nullopt;  // listed again: the first listing counts
   Decision d;
   d.policy = policy_for(s);
-  if (d.policy < 0) return d;  // out of scope
+  if (d.policy < 0 || is_protected(s)) {
+    // Decided at once, nothing kept: the set tells a second listing.
+    if (!seen_.insert(s.cookie)) return std::nullopt;
+    if (d.policy >= 0) {
+      d.confirm = confirm_override_.value_or(config_.policies[static_cast<size_t>(d.policy)].confirm);
+      d.verdict = Verdict::kProtected;
+    }
+    return d;  // out of scope, or protected
+  }
   const Policy& policy = config_.policies[static_cast<size_t>(d.policy)];
   d.confirm = confirm_override_.value_or(policy.confirm);
-  if (is_protected(s)) {
-    d.verdict = Verdict::kProtected;
-    return d;
-  }
+
+  // In scope: its history tells a second listing (last_scan is this scan
+  // once observed), which saves a set of every cookie - the one random
+  // access per socket that cost most at 200 000 sockets in scope.
+  auto [it, fresh] = history_.try_emplace(s.cookie);
+  History& h = it->second;
+  if (!fresh && h.last_scan == scan_) return std::nullopt;  // listed again: the first listing counts
+  h.last_scan = scan_;
 
   // What earlier scans saw: how long in this state, how long outstanding.
   Observed observed;
-  if (auto it = history_.find(s.cookie); it != history_.end() && it->second.policy == static_cast<uint32_t>(d.policy)) {
-    const History& h = it->second;
+  if (h.policy == static_cast<uint32_t>(d.policy)) {
     if (h.state == s.state) observed.in_state_ms = ms_between(h.state_since, now_);
     if (h.outstanding) observed.outstanding_ms = ms_between(h.outstanding_since, now_);
   }
@@ -126,8 +141,8 @@ std::optional<Decision> DecisionEngine::observe(const TcpSocket& s) {
   d.verdict = Verdict::kAlive;  // until finish_scan() weighs confirm
   if (retain_ == Retain::kActionable && d.reason == DeadReason::kNone && !policy.per_peer_limit) {
     // Nothing can make it anything but alive this scan: settled now. A
-    // dump that restarts lists it again, which settles it the same way.
-    settle(s, d);
+    // dump that restarts lists it again: a second listing, ignored.
+    settle(s, d, &h);
     return std::nullopt;
   }
   entries_.push_back({s, d, slot_});
@@ -339,15 +354,16 @@ std::optional<DecisionEngine::Clock::time_point> DecisionEngine::next_verify_due
   return next;
 }
 
-void DecisionEngine::settle(const TcpSocket& s, Decision& d) {
+void DecisionEngine::settle(const TcpSocket& s, Decision& d, History* known) {
   const auto policy = static_cast<uint32_t>(d.policy);
-  auto [it, fresh] = history_.try_emplace(s.cookie);
-  History& h = it->second;
+  if (!known) known = &history_[s.cookie];  // observe() made it
+  History& h = *known;
+  // A history observe() just made has no policy yet: it starts here.
   if (h.gone_unconfirmed) {
     ++probe_counters_.failed;  // a probe found it gone, and here it is
     h.gone_unconfirmed = false;
   }
-  if (fresh || h.policy != policy) {
+  if (h.policy != policy) {
     h = History{};
     h.state = s.state;
     h.state_since = now_;

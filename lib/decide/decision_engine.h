@@ -161,7 +161,7 @@ class DecisionEngine {
     Clock::time_point outstanding_since;
     std::optional<Clock::time_point> last_probe;  // or failed attempt; none: a probe is due at once
     Duration verify_interval{};                   // the policy's verify.interval
-    uint64_t last_scan = 0;
+    uint64_t last_scan = 0;  // the scan that last observed it in scope (0: none, or abandoned)
     uint32_t dead_scans = 0;
     // The index in config_.policies of the policy that decided last time;
     // reload() maps it to the new config's by name.
@@ -193,8 +193,9 @@ class DecisionEngine {
   void verify(const Verify& v, History& h, Decision& d);
   // Brings the socket's history up to this scan and gives `d`, which
   // observe() filled in and per-peer limits may have changed, its verdict:
-  // alive, suspect, verifying or dead (before the caps).
-  void settle(const TcpSocket& s, Decision& d);
+  // alive, suspect, verifying or dead (before the caps). `known`: its
+  // history, when the caller found it already (one hash lookup, not two).
+  void settle(const TcpSocket& s, Decision& d, History* known = nullptr);
   // Ends a verification (the socket is not verifying any more); `alive`:
   // nothing says it is dead, so a probe still outstanding was answered.
   void stop_verifying(History& h, bool alive);
@@ -204,7 +205,9 @@ class DecisionEngine {
   Retain retain_ = Retain::kAll;
   std::unordered_map<uint64_t, History> history_;
   std::vector<Entry> entries_;
-  CookieSet seen_;  // this scan's cookies
+  // This scan's cookies of sockets decided at once (out of scope,
+  // protected). A socket in scope is told by its history's last_scan.
+  CookieSet seen_;
   uint32_t slot_ = 0;                // the namespace being observed
   size_t slot_start_ = 0;            // its first entry
   std::span<const uint8_t> slot_policies_;  // empty: every policy applies

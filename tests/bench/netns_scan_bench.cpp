@@ -14,11 +14,15 @@
 // order that alternates between rounds:
 //   turn       cycle.run()
 //   dumps      the same query's dumps alone: a SocketScanner per namespace
-//              (opened once, inside it) and a sink that only counts
+//              (opened once, inside it) and a sink that only counts; the
+//              families the namespace's counters show empty left out, as
+//              the turn leaves them out (netns/dump_families.h)
 //   engine     those dumps observed into a DecisionEngine of the bench's own
-//              (observe_dump, finish_scan): run() up to its decisions, so
-//              that turn - engine is the cycle's own work
-//   reference  DIAGDUMP -e in each namespace (nsenter --net=...): its own
+//              with the daemon's retention (observe_dump, finish_scan):
+//              run() up to its decisions, so that turn - engine is the
+//              cycle's own work
+//   reference  DIAGDUMP -e in each namespace (nsenter --net=...; both
+//              families, as a hand-written scanner dumps them): its own
 //              dump_ms (spawn, socket open and exit left out), summed; and
 //              its wall time from spawn to reap
 //   spawn      nsenter --net=... /bin/true in each namespace, timed alike:
@@ -181,6 +185,7 @@ struct Measured {
 void measure(ReapCycle& cycle, ReapCycle* other, bool with_engine, const Namespaces& nss, const ScanQuery& query,
              const Options& o, Measured& m, Seen (&seen)[kItems]) {
   DecisionEngine engine(cycle.config());
+  engine.set_retain(DecisionEngine::Retain::kActionable);  // as the cycle's, the daemon's
   const bool ref = !o.reference.empty();
   m.note_load(m.load_before);
   for (int r = 0; r <= o.rounds && !g_stop; ++r) {

@@ -45,6 +45,7 @@ BenchNs::BenchNs(char tag) : named(unique_netns_name(tag)) {
   auto s = SocketScanner::open(SocketMaker::in(fd, named.name()));
   if (!s) throw SupportError(s.error().message());
   scanner.emplace(std::move(*s));
+  gate.emplace(FamilyDumpGate::open(SocketMaker::in(fd, named.name())));
 }
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
@@ -76,6 +77,7 @@ ScanQuery query_of(const Config& config) {
 ReapCycle open_cycle(const Config& config, const Namespaces& nss, double& open_ms) {
   CycleOptions options;
   options.dry_run = true;
+  options.retain = DecisionEngine::Retain::kActionable;  // as tcpreapd runs its turns
   ReapCycle cycle = ReapCycle::open_empty(config, options);
   const auto t0 = Clock::now();
   for (const auto& ns : nss) {
@@ -102,7 +104,9 @@ double time_turn(ReapCycle& cycle, Seen& seen) {
     seen.empty += t.state == NamespaceTurn::State::kEmpty;
     if (t.error) seen.problem = t.error->message();
   }
-  seen.entries = r->entries->size();
+  // The sockets decided: each has a history (the daemon's retention keeps
+  // entries only for the actionable).
+  seen.entries = cycle.engine().remembered();
   return ms;
 }
 
@@ -112,7 +116,7 @@ double time_dumps(const Namespaces& nss, const ScanQuery& query, Seen& seen) {
   for (const auto& ns : nss) {
     CountSink sink;
     const auto t0 = Clock::now();
-    auto s = ns->scanner->scan(query, sink);
+    auto s = ns->scanner->scan(query, sink, ns->gate->families_to_dump(query.filter().states));
     total += ms_since(t0);
     if (!s) seen.problem = "dump failed: " + s.error().message();
     seen.sockets += sink.count;
@@ -149,13 +153,14 @@ double time_engine(DecisionEngine& engine, const Namespaces& nss, const ScanQuer
   engine.begin_scan(DecisionEngine::Clock::now());
   for (size_t i = 0; i < nss.size(); ++i) {
     engine.begin_namespace(static_cast<uint32_t>(i), kEveryPolicy);
-    auto s = observe_dump(*nss[i]->scanner, query, engine);
+    auto s = observe_dump(*nss[i]->scanner, query, engine, {}, nss[i]->gate->families_to_dump(query.filter().states));
     if (s)
       seen.sockets += s->sockets;
     else
       seen.problem = "dump failed: " + s.error().message();
   }
-  seen.entries = engine.finish_scan().size();
+  engine.finish_scan();
+  seen.entries = engine.remembered();
   return ms_since(t0);
 }
 

@@ -18,18 +18,22 @@
 #include "decide/decision_engine.h"
 #include "diag/scan_query.h"
 #include "diag/socket_scanner.h"
+#include "netns/dump_families.h"
 #include "netns/netns_identity.h"
 #include "support/netns.h"
 
 namespace tcpreap::test {
 
-// One namespace of ours: named, held open, and a scanner made inside it for
-// the dumps-alone figure.
+// One namespace of ours: named, held open, and a scanner and the counters
+// made inside it for the dumps-alone and engine figures.
 struct BenchNs {
   NamedNetns named;
   std::shared_ptr<const UniqueFd> fd;
   NetnsId id;
   std::optional<SocketScanner> scanner;
+  // Its counters, so that the dumps alone and into an engine leave out the
+  // families the turn leaves out.
+  std::optional<FamilyDumpGate> gate;
 
   explicit BenchNs(char tag);  // `ip netns add trp<pid><tag><n>`, lo up
   std::string path() const { return "/run/netns/" + named.name(); }
@@ -51,7 +55,7 @@ ReapCycle open_cycle(const Config& config, const Namespaces& nss, double& open_m
 // What one timed item saw in its last round.
 struct Seen {
   uint64_t sockets = 0;           // dumped (a turn: ScanStats::sockets summed)
-  size_t entries = 0;             // a turn's in-scope entries
+  size_t entries = 0;             // a turn's in-scope sockets decided (remembered)
   size_t scanned = 0, empty = 0;  // a turn's namespaces dumped, skipped (kEmpty)
   std::string problem;
 };

@@ -29,7 +29,8 @@
 # build-release/, build/ + daemon/tcpreapd), HOLD_BIN (the same directories
 # + tests/bench/probe_round_hold), ROUNDS (3), INTERVAL (10s), SILENT_FOR
 # (2s), POLL (0.2 s), PORT (2181), METRICS_PORT (10126), PER_ADDRESS (30000
-# connections per client address).
+# connections per client address), VERBOSE (0; 1: tcpreapd -v, which also
+# logs each answered probe).
 set -euo pipefail
 
 HERE=$(dirname "$(readlink -f "$0")")
@@ -38,6 +39,8 @@ ROUNDS=${ROUNDS:-3}
 INTERVAL=${INTERVAL:-10s}
 SILENT_FOR=${SILENT_FOR:-2s}
 POLL=${POLL:-0.2}
+VERBOSE=${VERBOSE:-0}
+[[ $VERBOSE == 0 || $VERBOSE == 1 ]] || { echo "probe_round_bench: VERBOSE must be 0 or 1" >&2; exit 1; }
 PORT=${PORT:-2181}
 METRICS_PORT=${METRICS_PORT:-10126}
 PER_ADDRESS=${PER_ADDRESS:-30000}
@@ -176,7 +179,9 @@ policies:
 EOF
 chmod 644 "$TMP/tcpreap.yaml"
 
-ip netns exec "$SNS" "$TCPREAPD" --config "$TMP/tcpreap.yaml" -v >"$TMP/daemon.log" 2>&1 &
+VERBOSE_FLAG=()
+((VERBOSE)) && VERBOSE_FLAG=(-v)
+ip netns exec "$SNS" "$TCPREAPD" --config "$TMP/tcpreap.yaml" "${VERBOSE_FLAG[@]}" >"$TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 
 # ---- sampling ----------------------------------------------------------------
@@ -251,13 +256,15 @@ if [[ -n $FINAL ]]; then
     "CPU $(awk -v c="$c" -v t="$TICK" 'BEGIN {printf "%.2f", c / t}') s; VmRSS $((rss / 1024)) MiB, VmHWM $((hwm / 1024)) MiB"
 fi
 echo "server ends ESTABLISHED on :$PORT after: $AFTER (before: $BEFORE); tcpreapd exit status on SIGTERM: $DAEMON_RC"
-OTHER=$(grep -v -E '^tcpreapd: (probe [0-9]+/[0-9]+ .*: answered: alive$|turn [0-9]+: |capabilities: |started: |stopping on |stopped$)' \
+OTHER=$(grep -v -E '^tcpreapd: (probe [0-9]+/[0-9]+ .*: answered: alive$|probed [0-9]+ peers?: |turn [0-9]+: |capabilities: |started: |stopping on |stopped$)' \
   "$TMP/daemon.log" | head -20 || true)
 if [[ -n $OTHER ]]; then
   echo "!!! log lines other than answered probes, turn lines, start and stop (first 20):"
   echo "$OTHER"
   echo "!!!"
 fi
-echo "probe outcomes logged: $(grep -c ': answered: alive$' "$TMP/daemon.log" || true) answered," \
+echo "turns' probe lines (probed N peers: ...): $(grep -c '^tcpreapd: probed ' "$TMP/daemon.log" || true);" \
+  "answered, summed over them: $(grep '^tcpreapd: probed ' "$TMP/daemon.log" | grep -o '[0-9]* answered' | awk '{s += $1} END {print s + 0}')"
+echo "probe lines logged: $(grep -c ': answered: alive$' "$TMP/daemon.log" || true) answered (with VERBOSE=1 only)," \
   "$(grep -E -c '^tcpreapd: probe [0-9]+/[0-9]+ .*: sent$' "$TMP/daemon.log" || true) sent (no answer in the window)," \
   "$(grep -c '^tcpreapd: probe FAILED' "$TMP/daemon.log" || true) failed"

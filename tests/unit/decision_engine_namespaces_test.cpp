@@ -118,6 +118,7 @@ TEST(DecisionEngineNamespaces, AnAbandonedNamespaceLeavesTheOthersAndCanBeListed
   EXPECT_EQ(entry_of(kept, 2), nullptr);
   ASSERT_NE(entry_of(kept, 3), nullptr);
   EXPECT_EQ(entry_of(kept, 3)->netns, 1u);
+  EXPECT_EQ(e.remembered(), 2u) << "socket 2, abandoned and not listed again, has no history";
   // A cookie of namespace 0 listed again is still a duplicate.
   e.begin_scan(kT0 + 1s);
   e.observe(silent_since(1, "10.0.0.2", 90'000).make());
