@@ -51,7 +51,7 @@ BENCH=probe_round_bench
 
 die() { echo "$BENCH: $*" >&2; exit 1; }
 
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 (($# <= 1)) || die "one N at most (got $#)"
 N=${1:-100000}
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, not '$N'"

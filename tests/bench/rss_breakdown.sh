@@ -16,7 +16,7 @@
 set -euo pipefail
 
 die() { echo "rss_breakdown: $*" >&2; exit 1; }
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 (($# == 1)) || die "usage: rss_breakdown.sh PID"
 PID=$1
 [[ $PID =~ ^[1-9][0-9]*$ ]] || die "PID must be a number, not '$PID'"
