@@ -3,6 +3,7 @@
 // namespace of its own: it fills that namespace's socket tables.
 //
 //   conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]
+//   conn_mass N -c CLIENT_NETNS_PATH -s SERVER_ADDR -a CLIENT_ADDR[,...] [-P NPORTS] [-p BASEPORT] [-r READYFILE]
 //
 // Layout: NPORTS listeners on 127.0.0.1:BASEPORT.. (default 10 from 20000).
 // Connection i goes to BASEPORT + i % NPORTS from source address 127.1.x.y,
@@ -13,6 +14,14 @@
 // connection from ::1, its port picked by connect() against the 4-tuple: up
 // to the ephemeral range (ip_local_port_range, ~28 000) per listener, so N
 // up to ~28 000 x NPORTS.
+//
+// -c: across two namespaces (probe_round_bench.sh: live idle clients on
+// another host) - listeners on SERVER_ADDR:BASEPORT.. in the namespace
+// conn_mass runs in, the client ends made in the namespace of
+// CLIENT_NETNS_PATH (/run/netns/NAME; each worker enters it: setns changes
+// only where its new sockets are made), connection i from
+// CLIENT_ADDR[i % K] with IP_BIND_ADDRESS_NO_PORT (each client address has
+// the client namespace's whole ip_local_port_range per listener).
 //
 // Processes: without CAP_SYS_RESOURCE the RLIMIT_NOFILE hard limit (~20 000
 // here) caps one process, so the connections are split over worker
@@ -34,6 +43,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -49,6 +59,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -100,6 +112,11 @@ struct Options {
   int nports = 10;
   int baseport = 20000;
   std::string ready_file;
+  // -c: the client ends in another namespace, to SERVER_ADDR from CLIENT_ADDRs.
+  std::string client_netns;
+  in_addr server{};
+  std::vector<in_addr> clients;
+  bool remote() const { return !client_netns.empty(); }
 };
 
 template <typename T>
@@ -151,7 +168,8 @@ std::vector<Fd> open_listeners(const Options& o) {
     Fd fd = tcp_socket();
     set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     abort_on_close(fd);  // inherited by the accepted sockets
-    const sockaddr_in a = ipv4(INADDR_LOOPBACK, static_cast<uint16_t>(o.baseport + p));
+    const sockaddr_in a =
+        ipv4(o.remote() ? ntohl(o.server.s_addr) : INADDR_LOOPBACK, static_cast<uint16_t>(o.baseport + p));
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0)
       fail("bind 127.0.0.1:" + std::to_string(o.baseport + p));
     if (::listen(fd.get(), SOMAXCONN) < 0) fail("listen");
@@ -188,9 +206,11 @@ std::vector<Fd> open_connections(long from, long to, const std::vector<Fd>& list
     Fd client = tcp_socket();
     set_option(client, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
     abort_on_close(client);
-    const sockaddr_in src = ipv4(source_of(i), 0);
+    const sockaddr_in src =
+        ipv4(o.remote() ? ntohl(o.clients[static_cast<size_t>(i) % o.clients.size()].s_addr) : source_of(i), 0);
     if (::bind(client.get(), reinterpret_cast<const sockaddr*>(&src), sizeof src) < 0) fail("bind source");
-    const sockaddr_in dst = ipv4(INADDR_LOOPBACK, static_cast<uint16_t>(o.baseport + port));
+    const sockaddr_in dst =
+        ipv4(o.remote() ? ntohl(o.server.s_addr) : INADDR_LOOPBACK, static_cast<uint16_t>(o.baseport + port));
     if (::connect(client.get(), reinterpret_cast<const sockaddr*>(&dst), sizeof dst) < 0)
       fail("connect #" + std::to_string(i));
     Fd server(::accept4(listeners[static_cast<size_t>(port)].get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -226,12 +246,13 @@ struct Worker {
 };
 
 // In the child: hold [from, to) until killed. Never returns.
-[[noreturn]] void run_worker(const Worker& w, Fd report, const std::vector<Fd>& listeners, const Options& o,
-                             const sigset_t& original_mask, pid_t parent) {
+[[noreturn]] void run_worker(const Worker& w, Fd report, const std::vector<Fd>& listeners, const Fd& client_ns,
+                             const Options& o, const sigset_t& original_mask, pid_t parent) {
   try {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("PR_SET_PDEATHSIG");
     if (::getppid() != parent) std::_Exit(1);  // the parent died before prctl
     ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    if (o.remote() && ::setns(client_ns.get(), CLONE_NEWNET) < 0) fail("entering " + o.client_netns);
     std::vector<Fd> held = open_connections(w.from, w.to, listeners, o);
     if (::write(report.get(), "r", 1) != 1) fail("reporting ready");
     report.reset();
@@ -289,14 +310,33 @@ void write_ready_file(const std::string& path, const std::string& line) {
 Options parse(int argc, char** argv) {
   Options o;
   int c;
-  while ((c = ::getopt(argc, argv, "6P:p:r:")) != -1) switch (c) {
+  const char* usage =
+      "usage: conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]\n"
+      "       conn_mass N -c CLIENT_NETNS_PATH -s SERVER_ADDR -a CLIENT_ADDR[,...] [-P NPORTS] [-p BASEPORT] [-r READYFILE]";
+  auto address = [&](const std::string& text) {
+    in_addr a{};
+    if (::inet_pton(AF_INET, text.c_str(), &a) != 1) throw std::invalid_argument("not an IPv4 address: " + text);
+    return a;
+  };
+  while ((c = ::getopt(argc, argv, "6P:p:r:c:s:a:")) != -1) switch (c) {
       case '6': o.ipv6 = true; break;
       case 'P': o.nports = std::atoi(optarg); break;
       case 'p': o.baseport = std::atoi(optarg); break;
       case 'r': o.ready_file = optarg; break;
-      default: throw std::invalid_argument("usage: conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]");
+      case 'c': o.client_netns = optarg; break;
+      case 's': o.server = address(optarg); break;
+      case 'a': {
+        std::stringstream list(optarg);
+        for (std::string a; std::getline(list, a, ',');) o.clients.push_back(address(a));
+        break;
+      }
+      default: throw std::invalid_argument(usage);
     }
-  if (optind != argc - 1) throw std::invalid_argument("usage: conn_mass N [-6] [-P NPORTS] [-p BASEPORT] [-r READYFILE]");
+  if (optind != argc - 1) throw std::invalid_argument(usage);
+  if (o.remote() && (o.ipv6 || o.server.s_addr == 0 || o.clients.empty()))
+    throw std::invalid_argument("-c needs -s and -a, and no -6\n" + std::string(usage));
+  if (!o.remote() && (o.server.s_addr != 0 || !o.clients.empty()))
+    throw std::invalid_argument("-s and -a go with -c\n" + std::string(usage));
   o.connections = std::atol(argv[optind]);
   if (o.connections < 1 || (o.connections - 1) / kConnectionsPerSource >= kMaxSources)
     throw std::invalid_argument("N must be 1.." + std::to_string(kMaxSources * kConnectionsPerSource));
@@ -329,6 +369,11 @@ int run(const Options& o) {
   const long nworkers = (o.connections + per_process - 1) / per_process;
   const long share = (o.connections + nworkers - 1) / nworkers;
   const std::vector<Fd> listeners = open_listeners(o);
+  Fd client_ns;
+  if (o.remote()) {
+    client_ns = Fd(::open(o.client_netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!client_ns) fail("opening " + o.client_netns);
+  }
 
   std::vector<Worker> workers;
   workers.reserve(static_cast<size_t>(nworkers));
@@ -349,7 +394,7 @@ int run(const Options& o) {
       w.ready.reset();
       signals.reset();
       workers.clear();  // this child's copies of the other workers' pipes
-      run_worker(w, std::move(write_end), listeners, o, original, self);
+      run_worker(w, std::move(write_end), listeners, client_ns, o, original, self);
     }
     w.pid = pid;
     workers.push_back(std::move(w));
@@ -397,9 +442,10 @@ int run(const Options& o) {
   char line[512];
   std::snprintf(line, sizeof line,
                 "READY pid=%d connections=%ld sockets=%ld listeners=%d workers=%zu setup_s=%.2f us_per_conn=%.1f "
-                "rss_total_kib=%ld%s",
+                "rss_total_kib=%ld%s%s",
                 self, o.connections, 2 * o.connections, o.nports, workers.size(), setup_s,
-                setup_s * 1e6 / static_cast<double>(o.connections), rss, o.ipv6 ? " family=ipv6" : "");
+                setup_s * 1e6 / static_cast<double>(o.connections), rss, o.ipv6 ? " family=ipv6" : "",
+                o.remote() ? (" client_addresses=" + std::to_string(o.clients.size())).c_str() : "");
   std::fprintf(stderr, "%s\n", line);
   if (!o.ready_file.empty()) write_ready_file(o.ready_file, line);
 

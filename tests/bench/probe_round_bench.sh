@@ -5,7 +5,7 @@
 #
 # A ZooKeeper-like host: a server and a client network namespace joined by a
 # veth, N established, live, idle IPv4 connections from the client to one
-# server port (probe_round_hold.cpp holds both ends in forked workers). The
+# server port (conn_mass.cpp -c holds both ends in forked workers). The
 # real tcpreapd runs in the server namespace on
 #     scan: { interval: INTERVAL }           metrics: { listen: 127.0.0.1:METRICS_PORT }
 #     policies: [{ name: zk, match: { local_ports: [PORT] }, dead_when: { silent_for: SILENT_FOR },
@@ -26,8 +26,8 @@
 # (ss). Asserts nothing: exit 0 unless setup failed.
 #
 # Environment: TCPREAPD_BIN (default: build-probe/, build-bench/,
-# build-release/, build/ + daemon/tcpreapd), HOLD_BIN (the same directories
-# + tests/bench/probe_round_hold), ROUNDS (3), INTERVAL (10s), SILENT_FOR
+# build-release/, build/ + daemon/tcpreapd), CONN_MASS_BIN (the same directories
+# + tests/bench/conn_mass), ROUNDS (3), INTERVAL (10s), SILENT_FOR
 # (2s), POLL (0.2 s), PORT (2181), METRICS_PORT (10126), PER_ADDRESS (30000
 # connections per client address), VERBOSE (0; 1: tcpreapd -v, which also
 # logs each answered probe).
@@ -76,10 +76,10 @@ find_bin() {  # find_bin ENV_VALUE RELATIVE_PATH
   done
   die "no $2 in build-probe/, build-bench/, build-release/ or build/; build it with
   cmake -S $ROOT -B $ROOT/build-probe -DCMAKE_BUILD_TYPE=Release
-  cmake --build $ROOT/build-probe -j2 --target tcpreapd probe_round_hold"
+  cmake --build $ROOT/build-probe -j2 --target tcpreapd conn_mass"
 }
 TCPREAPD=$(find_bin "${TCPREAPD_BIN:-}" daemon/tcpreapd)
-HOLD=$(find_bin "${HOLD_BIN:-}" tests/bench/probe_round_hold)
+HOLD=$(find_bin "${CONN_MASS_BIN:-}" tests/bench/conn_mass)
 
 TICK=$(getconf CLK_TCK)
 NADDR=$(((N + PER_ADDRESS - 1) / PER_ADDRESS))
@@ -110,7 +110,7 @@ cleanup() {
   trap - EXIT
   trap '' INT TERM HUP
   [[ -n $DAEMON_PID ]] && stop_pid "$DAEMON_PID" tcpreapd 10
-  [[ -n $HOLD_PID ]] && stop_pid "$HOLD_PID" probe_round_hold 30
+  [[ -n $HOLD_PID ]] && stop_pid "$HOLD_PID" conn_mass 30
   if [[ -n $CREATED ]]; then
     for ns in "$SNS" "$CNS"; do
       pids=$(ip netns pids "$ns" 2>/dev/null || true)
@@ -149,15 +149,15 @@ ip -n "$SNS" link set v0 up
 ip -n "$CNS" link set v1 up
 ip netns exec "$CNS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 
-ip netns exec "$SNS" "$HOLD" -c "/run/netns/$CNS" -s "$SERVER_ADDR" -p "$PORT" -a "$CLIENTS" -r "$TMP/ready" "$N" \
+ip netns exec "$SNS" "$HOLD" -c "/run/netns/$CNS" -s "$SERVER_ADDR" -P 1 -p "$PORT" -a "$CLIENTS" -r "$TMP/ready" "$N" \
   2>"$TMP/hold.log" &
 HOLD_PID=$!
 for _ in $(seq 3000); do
   [[ -e $TMP/ready ]] && break
-  running "$HOLD_PID" || { cat "$TMP/hold.log" >&2; die "probe_round_hold failed"; }
+  running "$HOLD_PID" || { cat "$TMP/hold.log" >&2; die "conn_mass failed"; }
   sleep 0.1
 done
-[[ -e $TMP/ready ]] || die "probe_round_hold not ready after 300 s"
+[[ -e $TMP/ready ]] || die "conn_mass not ready after 300 s"
 HOLD_LINE=$(cat "$TMP/ready")
 
 count_established() {
