@@ -87,40 +87,17 @@ NADDR=$(((N + PER_ADDRESS - 1) / PER_ADDRESS))
 
 # ---- cleanup: everything by PID and name, on every exit path ----------------
 HOLD_PID="" DAEMON_PID="" TMP="" CREATED=""
-running() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
-}
-stop_pid() {  # stop_pid PID NAME SECONDS; sets STOP_RC
-  local pid=$1 _
-  STOP_RC=""
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq $(($3 * 10))); do running "$pid" || break; sleep 0.1; done
-  if running "$pid"; then
-    echo "$BENCH: $2 $pid did not stop, killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  STOP_RC=0
-  wait "$pid" 2>/dev/null || STOP_RC=$?
-}
+# shellcheck source=tests/bench/bench_lib.sh
+source "$HERE/bench_lib.sh"  # running, stop_pid, delete_namespace
 cleanup() {
-  local rc=$? ns pid pids _
+  local rc=$?
   # A second signal must not cut the cleanup short.
   trap - EXIT
   trap '' INT TERM HUP
   [[ -n $DAEMON_PID ]] && stop_pid "$DAEMON_PID" tcpreapd 10
   [[ -n $HOLD_PID ]] && stop_pid "$HOLD_PID" conn_mass 30
   if [[ -n $CREATED ]]; then
-    for ns in "$SNS" "$CNS"; do
-      pids=$(ip netns pids "$ns" 2>/dev/null || true)
-      if [[ -n $pids ]]; then
-        echo "$BENCH: killing what is left in $ns: ${pids//$'\n'/ }" >&2
-        for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-        for _ in $(seq 100); do [[ -z $(ip netns pids "$ns" 2>/dev/null) ]] && break; sleep 0.1; done
-      fi
-      ip netns del "$ns" 2>/dev/null || true
-    done
+    for NS in "$SNS" "$CNS"; do NS_CREATED=1 delete_namespace; done
   fi
   [[ -n $TMP ]] && rm -rf "$TMP"
   exit "$rc"
