@@ -154,24 +154,16 @@ stop_daemon() {
   D_PID=""
 }
 
-# The daemon, every conn_mass, then the namespaces (what is left in one is
-# killed by PID first, as bench_lib's delete_namespace does).
+# The daemon, every conn_mass, then the namespaces (bench_lib's
+# delete_namespace: what is left in one is killed by PID first).
 bench_stop() {
   stop_daemon
-  local pid ns pids _
+  local pid ns NS NS_CREATED
   for pid in "${CM_PIDS[@]}"; do stop_pid "$pid" conn_mass 30; done
   CM_PIDS=()
   for ns in "${NSS[@]}"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    if [[ -n $pids ]]; then
-      echo "$BENCH: killing what is left in $ns: ${pids//$'\n'/ }" >&2
-      for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-      for _ in $(seq 100); do
-        [[ -z $(ip netns pids "$ns" 2>/dev/null) ]] && break
-        sleep 0.1
-      done
-    fi
-    ip netns del "$ns" 2>/dev/null || echo "$BENCH: could not delete netns $ns" >&2
+    NS=$ns NS_CREATED=1
+    delete_namespace
   done
   NSS=()
 }
