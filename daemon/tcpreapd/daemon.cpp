@@ -120,7 +120,7 @@ class Daemon {
   // needs some. (A turn's big allocations used to fail first and leave
   // small ones possible; with less kept per socket, the last byte can go to
   // a small one, and the log line would find nothing left.)
-  std::unique_ptr<char[]> memory_reserve_ = std::make_unique<char[]>(64 * 1024);
+  std::unique_ptr<char[]> memory_reserve_ = std::make_unique_for_overwrite<char[]>(64 * 1024);  // untouched: no RSS
   // When the last turn began: a reload reckons the next one from it anew.
   std::optional<Clock::time_point> last_turn_start_;
 };

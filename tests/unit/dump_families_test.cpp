@@ -10,11 +10,13 @@
 
 #include <string>
 
-#include "scratch_dir.h"
+#include "unit/counter_files.h"
+#include "unit/scratch_dir.h"
 
 namespace tcpreap {
 namespace {
 
+using testing::GateOnFiles;
 using testing::ScratchDir;
 
 const StateSet kEstablished = StateSet::of(TcpState::kEstablished);
@@ -59,25 +61,6 @@ TEST(DumpFamilies, SetOperations) {
   EXPECT_EQ(DumpFamilies::both() & v6, v6);
   EXPECT_EQ(v4 & v6, DumpFamilies::none());
 }
-
-// sockstat and sockstat6 in a scratch directory, rewritten at will; the gate
-// holds them open as it would /proc's.
-struct GateOnFiles {
-  ScratchDir dir;
-  std::string v4 = dir.file("sockstat", "TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0\n");
-  std::string v6 = dir.file("sockstat6", "TCP6: inuse 0\n");
-  FamilyDumpGate gate = open();
-
-  FamilyDumpGate open() {
-    auto count = TcpSocketCount::open_files(v4, v6, "net:[1]");
-    EXPECT_TRUE(count.ok()) << count.error().message();
-    return FamilyDumpGate(count.ok() ? std::optional<TcpSocketCount>(std::move(*count)) : std::nullopt);
-  }
-  void set(uint64_t ipv4, uint64_t ipv6) {
-    dir.file("sockstat", "TCP: inuse " + std::to_string(ipv4) + " orphan 0 tw 9 alloc 0 mem 0\n");
-    dir.file("sockstat6", "TCP6: inuse " + std::to_string(ipv6) + "\n");
-  }
-};
 
 TEST(FamilyDumpGate, ReadsTheCountersBeforeEachDump) {
   GateOnFiles g;

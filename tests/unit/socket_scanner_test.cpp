@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "netns/dump_families.h"
+#include "unit/counter_files.h"
 #include "unit/netlink_builder.h"
 #include "unit/scratch_dir.h"
 
@@ -211,20 +212,7 @@ TEST(SocketScanner, NoStatesMeansNoDump) {
 // The skip end to end: a FamilyDumpGate on counter files (the daemon's and
 // tcpreap list's read /proc's) decides, the scanner sends a request for
 // each family it lets through and none for the others.
-struct CountedNamespace {
-  testing::ScratchDir dir;
-  std::string v4 = dir.file("sockstat", "TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0\n");
-  std::string v6 = dir.file("sockstat6", "TCP6: inuse 0\n");
-  FamilyDumpGate gate = [this] {
-    auto count = TcpSocketCount::open_files(v4, v6, "net:[1]");
-    EXPECT_TRUE(count.ok()) << count.error().message();
-    return FamilyDumpGate(count.ok() ? std::optional<TcpSocketCount>(std::move(*count)) : std::nullopt);
-  }();
-  void set(uint64_t ipv4, uint64_t ipv6) {
-    dir.file("sockstat", "TCP: inuse " + std::to_string(ipv4) + " orphan 0 tw 5 alloc 0 mem 0\n");
-    dir.file("sockstat6", "TCP6: inuse " + std::to_string(ipv6) + "\n");
-  }
-};
+using CountedNamespace = testing::GateOnFiles;
 
 std::vector<int> requested_families(const Script& s) {
   std::vector<int> out;
